@@ -25,5 +25,10 @@ def instances_cache_dir() -> Path:
 
 
 def runtimes_dir() -> Path:
-    """Cached task-runtime virtual environments, keyed on their package list."""
-    return cache_root() / "runtimes"
+    """Cached task-runtime virtual environments, keyed on their package list.
+
+    ``$ASIBENCH_ENV_RUNTIMES`` moves them apart from the rest of the cache (tests point the instance
+    cache at a temporary folder but keep the slow-to-build runtimes).
+    """
+    explicit = os.environ.get("ASIBENCH_ENV_RUNTIMES")
+    return Path(explicit).expanduser().resolve() if explicit else cache_root() / "runtimes"

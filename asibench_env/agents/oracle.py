@@ -1,0 +1,49 @@
+"""The oracle agent: runs a task's reference solver through the ordinary tools.
+
+It reads ``solution/solve.py`` from the task directory on the host (privileged knowledge, which is
+what makes it an oracle), writes it into the workspace with ``write_file``, runs it with ``bash``
+and submits. It uses the same tool path as any model, so it also tests the sandbox end to end.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from asibench_env.tasks.registry import TaskRegistry, builtin_registry
+
+SOLVER_PATH = ".oracle/solve.py"
+
+
+class OracleAgent:
+    """Runs the task's reference solution, then submits."""
+
+    name = "oracle"
+
+    def __init__(self, registry: TaskRegistry | None = None, solve_timeout_s: float = 600.0):
+        self.registry = registry or builtin_registry()
+        self.solve_timeout_s = solve_timeout_s
+        self._plan: deque[dict[str, Any]] = deque()
+
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        task = self.registry.get(info["task_id"])
+        if not task.solution_path.is_file():
+            raise FileNotFoundError(
+                f"task {task.id} has no reference solver at {task.solution_path}; the oracle needs one"
+            )
+        source = task.solution_path.read_text(encoding="utf-8")
+        self._plan = deque(
+            [
+                {"tool": "write_file", "arguments": {"path": SOLVER_PATH, "content": source}},
+                {"tool": "bash", "arguments": {"command": f"python3 {SOLVER_PATH}", "timeout": self.solve_timeout_s}},
+                {"tool": "submit", "arguments": {}},
+            ]
+        )
+
+    def act(self, observation: str, info: dict[str, Any]) -> dict[str, Any]:
+        if not self._plan:
+            return {"tool": "submit", "arguments": {}}
+        return self._plan.popleft()
+
+    def end(self, reward: float, info: dict[str, Any]) -> None:
+        self._plan.clear()

@@ -1,0 +1,430 @@
+"""AsiBenchEnv: one ASI-Bench task as a multi-turn Gymnasium environment."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from asibench_env.actions import ActionParseError, ActionParser, ToolCall, parse_action
+from asibench_env.envs.spaces import FreeText
+from asibench_env.episode import ArtifactRecord, EndReason, EpisodeResult
+from asibench_env.rewards import score_outputs
+from asibench_env.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits, SandboxPathError
+from asibench_env.sandbox.factory import open_sandbox
+from asibench_env.tasks.instances import InstanceCache, ParamMode, sample_params
+from asibench_env.tasks.loading import Task
+from asibench_env.tasks.models import LEVELS
+from asibench_env.tasks.registry import InstanceRef, TaskRegistry, builtin_registry
+from asibench_env.tools import ToolFormat, tool_specs
+from asibench_env.workspace import build_seed_dir
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 1_000_000
+READ_FILE_MAX_BYTES = 256 * 1024
+LISTING_MAX_ENTRIES = 200
+
+
+def _format_exec(result: ExecResult, kind: str) -> str:
+    parts = []
+    if result.restarted:
+        parts.append(f"[the {kind} had stopped and was restarted: earlier state is lost]")
+    if result.output:
+        parts.append(result.output.rstrip("\n"))
+    if result.timed_out:
+        parts.append(f"[timed out after {result.duration_s:.1f} s; the {kind} command was killed]")
+    parts.append(f"[exit code {result.exit_code}]")
+    return "\n".join(parts)
+
+
+class AsiBenchEnv(gym.Env[str, str]):
+    """An ASI-Bench task instance as a multi-turn tool-use environment.
+
+    Actions are tool calls (see :mod:`asibench_env.actions`); observations are the tools' text
+    output. Every step but the last gives reward 0; the last gives ``final_score / 100`` from the
+    task's scorer. ``terminated`` is set by ``submit``; ``truncated`` when the step or wall-time
+    budget runs out (the outputs are still scored).
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        task_id: str | None = None,
+        *,
+        level: str = "B3",
+        sandbox: str = "local",
+        tasks_dir: str | Path | Sequence[str | Path] | None = None,
+        instances_dir: str | Path | Sequence[str | Path] | None = None,
+        registry: TaskRegistry | None = None,
+        max_steps: int = 100,
+        max_wall_time_s: float = 3600.0,
+        param_mode: ParamMode = "default",
+        limits: SandboxLimits | None = None,
+        sandbox_options: dict[str, Any] | None = None,
+        action_parser: ActionParser | None = None,
+        scoring_timeout_s: float = 120.0,
+        instance_cache: InstanceCache | None = None,
+        render_mode: str | None = None,
+    ):
+        if task_id is None:
+            raise ValueError("task_id is required, e.g. gymnasium.make('asibench/Task-v0', task_id='physics.x')")
+        self.registry = registry or _registry_for(tasks_dir, instances_dir)
+        self.task: Task = self.registry.get(task_id)
+        self.level = _check_level(level)
+        self.sandbox_backend = sandbox
+        self.max_steps = int(max_steps)
+        self.max_wall_time_s = float(max_wall_time_s)
+        self.param_mode: ParamMode = param_mode
+        self.limits = limits or SandboxLimits()
+        self.sandbox_options = dict(sandbox_options or {})
+        self.parse_action: ActionParser = action_parser or parse_action
+        self.scoring_timeout_s = scoring_timeout_s
+        self.instance_cache = instance_cache or InstanceCache()
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.action_space = FreeText(MAX_TEXT)
+        self.observation_space = FreeText(MAX_TEXT)
+
+        self._sandbox: Sandbox | None = None
+        self._instance: InstanceRef | None = None
+        self._episode_level = self.level
+        self._seed: int | None = None
+        self._steps = 0
+        self._started = 0.0
+        self._done = True
+        self._transcript: list[str] = []
+        self._last_result: EpisodeResult | None = None
+        self._reset_time_s = 0.0
+        self._instance_was_cached = False
+
+    # ----------------------------------------------------------------- public helpers
+    def tool_specs(self, fmt: ToolFormat = "openai") -> list[dict[str, Any]]:
+        """The tool definitions in a model API's function-calling format."""
+        return tool_specs(fmt)
+
+    @property
+    def sandbox(self) -> Sandbox | None:
+        """The current episode's sandbox (None between episodes)."""
+        return self._sandbox
+
+    @property
+    def instance(self) -> InstanceRef | None:
+        return self._instance
+
+    @property
+    def last_result(self) -> EpisodeResult | None:
+        """The result of the most recently finished episode."""
+        return self._last_result
+
+    # ----------------------------------------------------------------- gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        started = time.perf_counter()
+        options = dict(options or {})
+        self._close_sandbox()
+        self._episode_level = _check_level(options.get("level", self.level))
+        instance_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
+        self._instance, self._instance_was_cached = self._choose_instance(instance_seed, options)
+        self._seed = instance_seed
+
+        seed_dir = Path(tempfile.mkdtemp(prefix="asibench-seed-"))
+        try:
+            prompt = build_seed_dir(self.task, self._instance, self._episode_level, seed_dir, int(self.max_wall_time_s))
+            self._sandbox = open_sandbox(
+                self.sandbox_backend,
+                seed_dir,
+                runtime_packages=self.task.runtime_packages,
+                limits=self.limits,
+                **self.sandbox_options,
+            )
+        finally:
+            shutil.rmtree(seed_dir, ignore_errors=True)
+
+        self._steps = 0
+        self._done = False
+        self._last_result = None
+        self._started = time.monotonic()
+        listing = self._listing(".")
+        observation = f"{prompt.rstrip()}\n\n# Workspace\n{listing}\n"
+        self._transcript = [f"=== {self.task.id} [{self._episode_level}] {self._instance.instance_id}", observation]
+        self._reset_time_s = time.perf_counter() - started
+        return observation, self._reset_info()
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self._done or self._sandbox is None:
+            raise RuntimeError("the episode is over (or reset() was never called); call reset() to start a new one")
+        self._steps += 1
+        info: dict[str, Any] = {"step": self._steps}
+        try:
+            call = self.parse_action(action)
+        except ActionParseError as exc:
+            call = None
+            observation = f"[invalid action] {exc}"
+            info.update(tool=None, action_error=str(exc))
+        if call is not None:
+            info["tool"] = call.tool
+            info["arguments"] = call.arguments
+            if call.tool == "submit":
+                return self._finish("submit", "Submitted. Your outputs were collected and scored.", info)
+            try:
+                observation = self._run_tool(call, info)
+            except SandboxError as exc:
+                logger.error("sandbox failure in %s: %s", self.task.id, exc)
+                return self._finish("infra_error", f"[infrastructure error] {exc}", info, infra_error=str(exc))
+        self._transcript.append(f">>> {_action_text(call, action)}\n{observation}")
+        if self._steps >= self.max_steps:
+            return self._finish("max_steps", observation + "\n[step budget used up: outputs submitted]", info)
+        if time.monotonic() - self._started >= self.max_wall_time_s:
+            return self._finish("wall_time", observation + "\n[wall-time budget used up: outputs submitted]", info)
+        return observation, 0.0, False, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return "\n\n".join(self._transcript)
+
+    def close(self) -> None:
+        self._close_sandbox()
+        self._done = True
+        super().close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # never raise from a finalizer
+            self._close_sandbox()
+
+    # ----------------------------------------------------------------- internals
+    def _choose_instance(self, seed: int, options: dict[str, Any]) -> tuple[InstanceRef, bool]:
+        if options.get("instance_id"):
+            return self.registry.instance(str(options["instance_id"])), True
+        downloaded = self.registry.instances(self.task.id)
+        if self.task.has_generator and (options.get("params") is not None or not downloaded):
+            params = sample_params(self.task, seed, options.get("param_mode", self.param_mode))
+            params.update(dict(options.get("params") or {}))
+            return self.instance_cache.get(self.task, params)
+        if downloaded:
+            return downloaded[seed % len(downloaded)], True
+        raise ValueError(
+            f"task {self.task.id} has no generator and no downloaded instances; "
+            "pass instances_dir=... pointing at instances downloaded with `asibench task pull`"
+        )
+
+    def _reset_info(self) -> dict[str, Any]:
+        assert self._instance is not None and self._sandbox is not None
+        return {
+            "task_id": self.task.id,
+            "task_version": self.task.version,
+            "instance_id": self._instance.instance_id,
+            "level": self._episode_level,
+            "seed": self._seed,
+            "parameters": dict(self._instance.params),
+            "expected_outputs": self.task.expected_outputs(),
+            "budgets": {"max_steps": self.max_steps, "max_wall_time_s": self.max_wall_time_s},
+            "tools": self.tool_specs("json_schema"),
+            "sandbox": asdict(self._sandbox.isolation),
+            "instance_cached": self._instance_was_cached,
+            "reset_time_s": self._reset_time_s,
+        }
+
+    def _run_tool(self, call: ToolCall, info: dict[str, Any]) -> str:
+        sandbox = self._sandbox
+        assert sandbox is not None
+        args = call.arguments
+        remaining = max(1.0, self.max_wall_time_s - (time.monotonic() - self._started))
+        timeout = min(float(args.get("timeout") or self.limits.default_timeout_s), remaining)
+        try:
+            if call.tool == "bash":
+                result = sandbox.exec(args["command"], timeout=timeout)
+                info.update(exit_code=result.exit_code, timed_out=result.timed_out, duration_s=result.duration_s)
+                return _format_exec(result, "shell")
+            if call.tool == "python":
+                result = sandbox.run_python(args["code"], timeout=timeout)
+                info.update(exit_code=result.exit_code, timed_out=result.timed_out, duration_s=result.duration_s)
+                return _format_exec(result, "python")
+            if call.tool == "read_file":
+                return _decode_file(args["path"], sandbox.read_file(args["path"], max_bytes=READ_FILE_MAX_BYTES))
+            if call.tool == "write_file":
+                written = sandbox.write_file(args["path"], args["content"])
+                return f"Wrote {written} bytes to {args['path']}."
+            if call.tool == "list_files":
+                return self._listing(args.get("path", "."))
+        except SandboxPathError as exc:
+            info["action_error"] = str(exc)
+            return f"[error] {exc}"
+        except FileNotFoundError as exc:
+            info["action_error"] = str(exc)
+            return f"[error] no such file or folder: {args.get('path')}"
+        except IsADirectoryError:
+            return f"[error] {args.get('path')} is a folder; use list_files to see what it holds"
+        except (OSError, ValueError) as exc:
+            info["action_error"] = str(exc)
+            return f"[error] {exc}"
+        raise AssertionError(f"unhandled tool {call.tool}")  # parse_action only returns known tools
+
+    def _listing(self, path: str) -> str:
+        assert self._sandbox is not None
+        try:
+            entries = self._sandbox.list_files(path, max_entries=LISTING_MAX_ENTRIES)
+        except (SandboxPathError, OSError) as exc:
+            return f"[error] {exc}"
+        if not entries:
+            return "(empty)"
+        lines = [
+            f"{e.path}{'/' if e.kind == 'dir' else ''}" + (f"  ({e.size} bytes)" if e.kind == "file" else "")
+            for e in entries
+        ]
+        if len(entries) >= LISTING_MAX_ENTRIES:
+            lines.append(f"[listing stopped at {LISTING_MAX_ENTRIES} entries]")
+        return "\n".join(lines)
+
+    def _finish(
+        self, reason: EndReason, observation: str, info: dict[str, Any], infra_error: str | None = None
+    ) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        result = self._score(reason, infra_error)
+        self._done = True
+        self._last_result = result
+        self._close_sandbox()
+        self._transcript.append(f"=== end: {reason}; score {result.final_score}")
+        info.update(result.model_dump())
+        info["episode"] = result
+        terminated = reason == "submit"
+        return observation, result.reward, terminated, not terminated, info
+
+    def _score(self, reason: EndReason, infra_error: str | None) -> EpisodeResult:
+        assert self._instance is not None
+        base = {
+            "task_id": self.task.id,
+            "task_version": self.task.version,
+            "instance_id": self._instance.instance_id,
+            "prompt_level": self._episode_level,
+            "seed": self._seed,
+            "parameters": dict(self._instance.params),
+            "steps": self._steps,
+            "sandbox": asdict(self._sandbox.isolation) if self._sandbox else {},
+        }
+        if infra_error is not None:
+            return EpisodeResult(
+                **base,
+                status="infra_error",
+                end_reason="infra_error",
+                final_score=None,
+                error=infra_error,
+                wall_time_s=time.monotonic() - self._started,
+            )
+        if not self._instance.has_reference:
+            return EpisodeResult(
+                **base,
+                status="infra_error",
+                end_reason=reason,
+                final_score=None,
+                error=f"instance {self._instance.instance_id} has no reference/ folder (private split): "
+                "it cannot be scored locally",
+                wall_time_s=time.monotonic() - self._started,
+            )
+        pred_dir = Path(tempfile.mkdtemp(prefix="asibench-pred-"))
+        try:
+            assert self._sandbox is not None
+            try:
+                report = self._sandbox.collect([spec.name for spec in self.task.outputs], pred_dir)
+            except SandboxError as exc:
+                return EpisodeResult(
+                    **base,
+                    status="infra_error",
+                    end_reason="infra_error",
+                    final_score=None,
+                    error=f"collecting outputs failed: {exc}",
+                    wall_time_s=time.monotonic() - self._started,
+                )
+            artifacts = [
+                ArtifactRecord(path=f.path, size=f.size, sha256=_sha256(pred_dir / f.path)) for f in report.collected
+            ]
+            wall = time.monotonic() - self._started
+            score = score_outputs(
+                self.task.evaluation,
+                pred_dir,
+                self._instance.reference_dir,
+                dict(self._instance.params),
+                prompt_level=self._episode_level,
+                task_dir=self.task.task_dir,
+                timeout_s=self.scoring_timeout_s,
+            )
+        finally:
+            shutil.rmtree(pred_dir, ignore_errors=True)
+        return EpisodeResult(
+            **base,
+            status="scored",
+            end_reason=reason,
+            final_score=float(score.final_score),
+            max_possible_score=float(score.max_possible_score),
+            gates_passed=score.gates_passed,
+            hard_gates_passed=score.hard_gates_passed,
+            soft_gate_failures=score.soft_gate_failures,
+            gate_results=[r.model_dump() for r in score.gate_results],
+            score_results=[r.model_dump() for r in score.score_results],
+            score_error=score.error,
+            wall_time_s=wall,
+            scoring_time_s=score.duration_s,
+            artifacts=artifacts,
+            refused_outputs=dict(report.refused),
+            missing_outputs=list(report.missing),
+        )
+
+    def _close_sandbox(self) -> None:
+        sandbox, self._sandbox = getattr(self, "_sandbox", None), None
+        if sandbox is not None:
+            sandbox.close()
+
+
+def _check_level(level: str) -> str:
+    normalised = str(level).upper()
+    if normalised not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    return normalised
+
+
+def _as_list(value: str | Path | Sequence[str | Path] | None) -> list[str | Path]:
+    if value is None:
+        return []
+    if isinstance(value, str | Path):
+        return [value]
+    return list(value)
+
+
+def _registry_for(tasks_dir: Any, instances_dir: Any) -> TaskRegistry:
+    if tasks_dir is None and instances_dir is None:
+        return builtin_registry()
+    return TaskRegistry(_as_list(tasks_dir), _as_list(instances_dir))
+
+
+def _decode_file(path: str, data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        return f"[{path} is a binary file of at least {len(data)} bytes; inspect it with the python tool]"
+    text = data.decode("utf-8", errors="replace")
+    if len(data) >= READ_FILE_MAX_BYTES:
+        text += f"\n[file truncated at {READ_FILE_MAX_BYTES} bytes; use bash or python to read the rest]"
+    return text
+
+
+def _action_text(call: ToolCall | None, raw: Any) -> str:
+    if call is None:
+        return repr(raw)[:500]
+    return f"{call.tool} {call.args_json()[:2000]}"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

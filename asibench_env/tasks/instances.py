@@ -1,0 +1,198 @@
+"""Instances: pick parameters from a seed, run a task's generator once, and cache the result by content."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from asibench_env.paths import instances_cache_dir
+from asibench_env.tasks.loading import Task
+from asibench_env.tasks.models import LEVELS, InstanceMeta
+from asibench_env.tasks.registry import InstanceRef
+
+ParamMode = Literal["default", "random"]
+DEFAULT_GENERATOR_TIMEOUT_S = 600.0
+CACHE_LAYOUT_VERSION = "1"
+
+
+class InstanceGenerationError(RuntimeError):
+    """A task's generator failed, timed out, or wrote an incomplete instance."""
+
+
+def sample_params(task: Task, seed: int, mode: ParamMode = "default") -> dict[str, Any]:
+    """Parameters for the instance a seed picks.
+
+    ``default`` keeps every parameter at its default and varies only the seed (the official splits
+    work this way); ``random`` also draws each parameter from its declared range, so every seed
+    is a different physical system.
+    """
+    params: dict[str, Any] = {}
+    specs = task.generation.parameters if task.generation else {}
+    rng = random.Random(f"{task.id}:{seed}")
+    for name, spec in sorted(specs.items()):
+        if mode == "random" and spec.type == "int" and spec.range:
+            params[name] = rng.randint(int(spec.range[0]), int(spec.range[1]))
+        elif mode == "random" and spec.type == "float" and spec.range:
+            params[name] = round(rng.uniform(float(spec.range[0]), float(spec.range[1])), 6)
+        elif mode == "random" and spec.type == "choice" and spec.options:
+            params[name] = rng.choice(spec.options)
+        elif spec.default is not None:
+            params[name] = spec.default
+    params["seed"] = int(seed)
+    return params
+
+
+def instance_id_for(task_id: str, params: dict[str, Any]) -> str:
+    """An official-style instance id: ``<task_id>__<key><value>_..._seed<N>``."""
+    parts = []
+    for key, value in sorted(params.items()):
+        if key == "seed":
+            parts.append(f"seed{value}")
+        elif isinstance(value, float):
+            parts.append(f"{key}{value:.2f}")
+        else:
+            parts.append(f"{key}{value}")
+    text = "_".join(parts)
+    if len(text) > 80:
+        text = text[:60] + "_" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{task_id}__{text}"
+
+
+def cache_key(task: Task, params: dict[str, Any]) -> str:
+    """Content address of an instance: task id and version, generator bytes, parameters and seed."""
+    digest = hashlib.sha256()
+    digest.update(CACHE_LAYOUT_VERSION.encode())
+    digest.update(task.id.encode())
+    digest.update(task.version.encode())
+    digest.update(task.generator_path.read_bytes())
+    digest.update(json.dumps(params, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:20]
+
+
+def _generator_env() -> dict[str, str]:
+    keep = {"PATH", "LANG", "LC_ALL", "TZ"}
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.update({"PYTHONHASHSEED": "0", "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    return env
+
+
+def _tail(text: str, limit: int = 4000) -> str:
+    return text if len(text) <= limit else "[...]\n" + text[-limit:]
+
+
+class InstanceCache:
+    """Generated instances on disk, one directory per content address; never regenerated."""
+
+    def __init__(self, root: Path | None = None, python_for: Callable[[Task], str] | None = None):
+        self.root = Path(root) if root else instances_cache_dir()
+        self._python_for = python_for or _runtime_python
+
+    def path_for(self, task: Task, params: dict[str, Any]) -> Path:
+        return self.root / task.id / f"{cache_key(task, params)}" / instance_id_for(task.id, params)
+
+    def get(self, task: Task, params: dict[str, Any]) -> tuple[InstanceRef, bool]:
+        """The instance for these parameters, generating it on a miss; returns (instance, was_cached)."""
+        if not task.has_generator:
+            raise InstanceGenerationError(
+                f"task {task.id} has no generator ({task.generator_path.name}); "
+                "use a downloaded instance (instances_dir=...) instead"
+            )
+        target = self.path_for(task, params)
+        if (target / ".complete").is_file():
+            return self._ref(task, target, params), True
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target.parent / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if (target / ".complete").is_file():  # another process generated it meanwhile
+                return self._ref(task, target, params), True
+            self._generate(task, params, target)
+        return self._ref(task, target, params), False
+
+    def _ref(self, task: Task, path: Path, params: dict[str, Any]) -> InstanceRef:
+        meta = InstanceMeta.model_validate(json.loads((path / "instance_meta.json").read_text(encoding="utf-8")))
+        used = dict(meta.params_used) or dict(params)
+        return InstanceRef(instance_id=path.name, task_id=task.id, path=path, params=used)
+
+    def _generate(self, task: Task, params: dict[str, Any], target: Path) -> None:
+        timeout = (task.generation.timeout_seconds if task.generation else None) or DEFAULT_GENERATOR_TIMEOUT_S
+        staging = Path(tempfile.mkdtemp(prefix=".gen-", dir=target.parent))
+        out_dir = staging / target.name
+        command = [
+            self._python_for(task),
+            str(task.generator_path),
+            "--output-dir",
+            str(out_dir),
+            "--params",
+            json.dumps(params),
+        ]
+        try:
+            try:
+                proc = subprocess.run(
+                    command,
+                    cwd=task.task_dir,
+                    env=_generator_env(),
+                    capture_output=True,
+                    text=True,
+                    errors="replace",
+                    timeout=timeout,
+                    stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired as exc:
+                stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+                raise InstanceGenerationError(
+                    f"generator of {task.id} timed out after {timeout:.0f} s (params {params}); "
+                    f"raise generation.timeout_seconds in task_eval.yaml if it needs longer.\n"
+                    f"stderr:\n{_tail(stderr)}"
+                ) from exc
+            if proc.returncode != 0:
+                raise InstanceGenerationError(
+                    f"generator of {task.id} failed with exit code {proc.returncode} (params {params}).\n"
+                    f"stderr:\n{_tail(proc.stderr)}"
+                )
+            self._complete_layout(task, params, out_dir)
+            if target.exists():
+                shutil.rmtree(target)
+            out_dir.rename(target)
+            (target / ".complete").write_text("ok\n")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @staticmethod
+    def _complete_layout(task: Task, params: dict[str, Any], out_dir: Path) -> None:
+        """Check what the generator wrote and fill what the contract lets the task dir provide."""
+        for folder in ("data", "reference"):
+            if not (out_dir / folder).is_dir():
+                raise InstanceGenerationError(
+                    f"generator of {task.id} wrote no {folder}/ folder in --output-dir; "
+                    "it must write data/ (agent inputs) and reference/ (ground truth)"
+                )
+        for level in LEVELS:
+            rendered = out_dir / f"prompt_{level.lower()}.md"
+            if rendered.is_file():
+                continue
+            template = task.prompt_template(level)
+            if not template.is_file():
+                raise InstanceGenerationError(
+                    f"no {level} prompt for {task.id}: the generator did not render {rendered.name} "
+                    f"and the task has no {template.name}"
+                )
+            shutil.copyfile(template, rendered)
+        meta_path = out_dir / "instance_meta.json"
+        if not meta_path.is_file():
+            meta_path.write_text(json.dumps({"task_id": task.id, "params_used": params}, indent=2))
+
+
+def _runtime_python(task: Task) -> str:
+    from asibench_env.sandbox.runtime import ensure_runtime
+
+    return str(Path(ensure_runtime(task.runtime_packages)) / "bin" / "python")

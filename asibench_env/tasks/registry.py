@@ -1,0 +1,174 @@
+"""Find tasks: built-in ones, any directory in the official layout, and downloaded instances."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from asibench_env.paths import BUILTIN_TASKS_DIR
+from asibench_env.tasks.loading import COMBINED_FILE, META_FILE, Task, TaskFileError, load_task
+from asibench_env.tasks.models import InstanceMeta
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_STATUSES = frozenset({"final", "sample", "test"})
+
+
+class UnknownTaskError(KeyError):
+    """No task with that id was found; the message lists where we looked and what exists."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """A ready instance directory: prompts, data/, instance_meta.json and (public split) reference/."""
+
+    instance_id: str
+    task_id: str
+    path: Path
+    params: dict[str, Any]
+
+    @property
+    def reference_dir(self) -> Path:
+        return self.path / "reference"
+
+    @property
+    def has_reference(self) -> bool:
+        ref = self.reference_dir
+        return ref.is_dir() and any(ref.iterdir())
+
+
+def _task_dirs_under(root: Path) -> Iterable[Path]:
+    found = {p.parent for p in root.rglob(META_FILE)} | {p.parent for p in root.rglob(COMBINED_FILE)}
+    for task_dir in sorted(found):
+        if task_dir.name.startswith("_") or "solution" in task_dir.relative_to(root).parts:
+            continue
+        yield task_dir
+
+
+def read_instance(path: Path) -> InstanceRef:
+    """Describe one downloaded or generated instance directory."""
+    meta_path = path / "instance_meta.json"
+    meta = InstanceMeta()
+    if meta_path.is_file():
+        try:
+            meta = InstanceMeta.model_validate(json.loads(meta_path.read_text(encoding="utf-8")))
+        except (ValueError, OSError) as exc:
+            raise TaskFileError(
+                meta_path, f"is not valid instance metadata ({exc})", "regenerate the instance"
+            ) from exc
+    task_id = meta.task_id or path.name.split("__", 1)[0]
+    return InstanceRef(instance_id=path.name, task_id=task_id, path=path.resolve(), params=dict(meta.params_used))
+
+
+class TaskRegistry:
+    """Every task asibench-env can see, by id.
+
+    Broken task directories do not hide the others: they are kept in :attr:`errors` and raised when
+    their task is asked for by id.
+    """
+
+    def __init__(
+        self,
+        tasks_dirs: Sequence[str | Path] = (),
+        instances_dirs: Sequence[str | Path] = (),
+        *,
+        include_builtin: bool = True,
+        statuses: Iterable[str] = DEFAULT_STATUSES,
+    ):
+        self.tasks_dirs = [Path(d).expanduser().resolve() for d in tasks_dirs]
+        self.instances_dirs = [Path(d).expanduser().resolve() for d in instances_dirs]
+        self.statuses = frozenset(statuses)
+        self.errors: dict[Path, TaskFileError] = {}
+        self._tasks: dict[str, Task] = {}
+        for directory in [*self.tasks_dirs, *self.instances_dirs]:
+            if not directory.is_dir():
+                raise FileNotFoundError(f"{directory} is not a directory; pass an existing tasks or instances folder")
+        if include_builtin:
+            self._scan(BUILTIN_TASKS_DIR, "builtin")
+        for directory in self.tasks_dirs:
+            self._scan(directory, "tasks_dir")
+        self._instances = self._scan_instances()
+
+    def _scan(self, root: Path, source: str) -> None:
+        for task_dir in _task_dirs_under(root):
+            try:
+                task = load_task(task_dir, source=source)
+            except TaskFileError as exc:
+                self.errors[task_dir] = exc
+                logger.warning("skipping broken task %s: %s", task_dir, exc)
+                continue
+            if task.meta.status not in self.statuses:
+                continue
+            # Later sources override earlier ones, so a checkout can shadow a built-in task.
+            self._tasks[task.id] = task
+
+    def _scan_instances(self) -> dict[str, list[InstanceRef]]:
+        found: dict[str, list[InstanceRef]] = {}
+        for root in self.instances_dirs:
+            for meta_path in sorted(root.rglob("instance_meta.json")):
+                try:
+                    ref = read_instance(meta_path.parent)
+                except TaskFileError as exc:
+                    self.errors[meta_path.parent] = exc
+                    continue
+                found.setdefault(ref.task_id, []).append(ref)
+        return found
+
+    def ids(self) -> list[str]:
+        """Ids of every loadable task, sorted."""
+        return sorted(self._tasks)
+
+    def __iter__(self):
+        return iter(self._tasks[i] for i in self.ids())
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def __contains__(self, task_id: object) -> bool:
+        return task_id in self._tasks
+
+    def get(self, task_id: str) -> Task:
+        """The task with this id, or a clear error saying what exists."""
+        if task_id in self._tasks:
+            return self._tasks[task_id]
+        for path, error in self.errors.items():
+            if path.name == task_id.split(".")[-1]:
+                raise error
+        known = ", ".join(self.ids()) or "none"
+        raise UnknownTaskError(
+            f"unknown task {task_id!r}. Known tasks: {known}. "
+            "Pass tasks_dir=... (--tasks-dir) to add a directory in the official layout."
+        )
+
+    def instances(self, task_id: str) -> list[InstanceRef]:
+        """Downloaded instances of a task found under the instances directories."""
+        return list(self._instances.get(task_id, []))
+
+    def instance(self, instance_id: str) -> InstanceRef:
+        for refs in self._instances.values():
+            for ref in refs:
+                if ref.instance_id == instance_id:
+                    return ref
+        raise UnknownTaskError(
+            f"no downloaded instance {instance_id!r} under {self.instances_dirs or 'no --instances-dir'}"
+        )
+
+    def select(self, spec: str) -> list[Task]:
+        """Tasks named by a CLI spec: 'all', or ids separated by commas."""
+        if spec.strip() == "all":
+            return list(self)
+        return [self.get(part.strip()) for part in spec.split(",") if part.strip()]
+
+
+@cache
+def builtin_registry() -> TaskRegistry:
+    """The registry of built-in tasks only (cached)."""
+    return TaskRegistry()
