@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` (the main job, offline, embedded defaults) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e ".[dev,docker,openai,anthropic]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/asibench-env run --agent oracle --tasks all --levels B1,B2,B3,B4 --seeds 0-1 --out runs/demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	bash .ci/pytest.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check asibench_env
+
+bench: $(STAMP)
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

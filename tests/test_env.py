@@ -1,0 +1,202 @@
+"""The Gymnasium environment, end to end on the demo task with the real local sandbox and scorer."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import asibench_env  # noqa: F401  (registers the env ids)
+from asibench_env.actions import ToolCall
+
+SOLVE = (
+    "import numpy as np, pathlib\n"
+    "x, y = np.load('data/x.npy'), np.load('data/y.npy')\n"
+    "np.save('coef.npy', np.array(np.polyfit(x, y, 1), dtype=np.float64))\n"
+    "pathlib.Path('results').mkdir(exist_ok=True)\n"
+    "pathlib.Path('results/fit.py').write_text('np.polyfit')\n"
+)
+
+
+def test_reset_gives_prompt_listing_and_info(make_env):
+    env = make_env(level="B2")
+    obs, info = env.reset(seed=0)
+    assert "Line fit (B2)" in obs
+    assert "data/x.npy" in obs and "task_info.json" in obs
+    assert info["task_id"] == "demo.line_fit" and info["level"] == "B2" and info["seed"] == 0
+    assert info["expected_outputs"][0] == {"name": "coef.npy", "type": "data"}
+    assert {t["name"] for t in info["tools"]} == {"bash", "python", "read_file", "write_file", "list_files", "submit"}
+    assert info["budgets"]["max_steps"] == 100
+    assert info["sandbox"]["backend"] == "local"
+    task_info = json.loads(env.sandbox.read_file("task_info.json"))
+    assert task_info["schema_version"] == 3 and task_info["prompt_level"] == "b2"
+    assert task_info["task_id"].startswith("task_") and "line" not in task_info["task_id"]
+    assert "shape" not in json.dumps(task_info)
+
+
+def test_solving_scores_full_reward_on_the_last_step_only(make_env):
+    env = make_env()
+    env.reset(seed=1)
+    obs, reward, terminated, truncated, info = env.step({"tool": "python", "arguments": {"code": SOLVE}})
+    assert reward == 0.0 and not terminated and not truncated
+    assert "[exit code 0]" in obs
+    obs, reward, terminated, truncated, info = env.step({"tool": "submit", "arguments": {}})
+    assert terminated and not truncated
+    assert info["status"] == "scored" and info["end_reason"] == "submit"
+    assert info["final_score"] >= 99.0
+    assert reward == pytest.approx(info["final_score"] / 100)
+    assert info["hard_gates_passed"] and len(info["score_results"]) == 2
+    assert {a.path for a in info["episode"].artifacts} == {"coef.npy", "results/fit.py"}
+    with pytest.raises(RuntimeError, match="call reset"):
+        env.step({"tool": "submit"})
+
+
+def test_empty_submission_scores_zero(make_env):
+    env = make_env()
+    env.reset(seed=2)
+    _, reward, terminated, _, info = env.step('{"tool": "submit"}')
+    assert terminated and reward == 0.0 and info["final_score"] == 0.0
+    assert not info["hard_gates_passed"]
+    assert sorted(info["missing_outputs"]) == ["coef.npy", "results/fit.py"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"tool": "bash", "arguments": {"command": "ls"',  # malformed JSON
+        {"tool": "teleport", "arguments": {}},  # unknown tool
+        "no tool call here",
+    ],
+)
+def test_malformed_action_is_an_observation_and_counts(make_env, bad):
+    env = make_env()
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(bad)
+    assert obs.startswith("[invalid action]") and "Valid actions" in obs
+    assert reward == 0.0 and not terminated and not truncated
+    assert info["step"] == 1 and "action_error" in info
+    obs, *_ = env.step({"tool": "bash", "arguments": {"command": "echo still alive"}})
+    assert "still alive" in obs
+
+
+@pytest.mark.parametrize("path", ["../../etc/passwd", "/etc/passwd", "data/../../x"])
+def test_paths_outside_the_workspace_are_refused(make_env, path):
+    env = make_env()
+    env.reset(seed=0)
+    obs, *_ , info = env.step({"tool": "read_file", "arguments": {"path": path}})
+    assert obs.startswith("[error]") and "root:" not in obs
+    obs, *_ = env.step({"tool": "write_file", "arguments": {"path": path, "content": "x"}})
+    assert obs.startswith("[error]")
+
+
+def test_file_tools_and_raw_completion_actions(make_env):
+    env = make_env()
+    env.reset(seed=0)
+    obs, *_ = env.step(ToolCall(tool="write_file", arguments={"path": "notes/a.txt", "content": "hello"}))
+    assert "Wrote 5 bytes" in obs
+    obs, *_ = env.step('<tool_call>{"name": "read_file", "arguments": {"path": "notes/a.txt"}}</tool_call>')
+    assert obs == "hello"
+    obs, *_ = env.step("```bash\ncd notes && export GREETING=hi\n```")
+    obs, *_ = env.step({"tool": "bash", "arguments": {"command": "pwd; echo $GREETING"}})
+    assert "notes" in obs and "hi" in obs
+    obs, *_ = env.step({"tool": "list_files", "arguments": {"path": "notes"}})
+    assert "a.txt" in obs
+    obs, *_ = env.step({"tool": "read_file", "arguments": {"path": "missing.txt"}})
+    assert obs.startswith("[error]")
+
+
+def test_python_tool_persists_state(make_env):
+    env = make_env()
+    env.reset(seed=0)
+    env.step({"tool": "python", "arguments": {"code": "import numpy as np\nx = np.load('data/x.npy')"}})
+    obs, *_ = env.step({"tool": "python", "arguments": {"code": "print(x.shape)"}})
+    assert "(200,)" in obs
+
+
+def test_step_budget_truncates_and_still_scores(make_env):
+    env = make_env(max_steps=2)
+    env.reset(seed=3)
+    env.step({"tool": "python", "arguments": {"code": SOLVE}})
+    obs, reward, terminated, truncated, info = env.step({"tool": "bash", "arguments": {"command": "true"}})
+    assert truncated and not terminated
+    assert info["end_reason"] == "max_steps" and "step budget" in obs
+    assert info["final_score"] >= 99.0 and reward > 0.99
+
+
+def test_command_timeout_is_reported(make_env):
+    env = make_env()
+    env.reset(seed=0)
+    obs, *_, info = env.step({"tool": "bash", "arguments": {"command": "sleep 30", "timeout": 0.5}})
+    assert info["timed_out"] and "timed out" in obs
+
+
+def test_same_seed_same_instance_and_options(make_env):
+    env = make_env()
+    _, first = env.reset(seed=5)
+    x_first = env.sandbox.read_file("data/x.npy")
+    _, again = env.reset(seed=5)
+    assert again["instance_id"] == first["instance_id"] and again["instance_cached"]
+    assert env.sandbox.read_file("data/x.npy") == x_first
+    _, other = env.reset(seed=6)
+    assert other["instance_id"] != first["instance_id"]
+    _, custom = env.reset(seed=5, options={"level": "b4", "params": {"n_points": 60}})
+    assert custom["level"] == "B4" and custom["parameters"]["n_points"] == 60
+    assert np.load(__import__("io").BytesIO(env.sandbox.read_file("data/x.npy"))).shape == (60,)
+
+
+def test_unseeded_resets_follow_the_first_seed(make_env):
+    a, b = make_env(), make_env()
+    a.reset(seed=11)
+    b.reset(seed=11)
+    assert a.reset()[1]["instance_id"] == b.reset()[1]["instance_id"]
+
+
+def test_render_and_close(make_env):
+    env = make_env(render_mode="ansi")
+    env.reset(seed=0)
+    env.step({"tool": "bash", "arguments": {"command": "echo rendered"}})
+    text = env.render()
+    assert "demo.line_fit" in text and "rendered" in text
+    env.close()
+    env.close()  # idempotent
+    assert env.sandbox is None
+
+
+def test_bad_constructor_arguments(registry):
+    from asibench_env.envs.task_env import AsiBenchEnv
+
+    with pytest.raises(ValueError, match="level must be one of"):
+        AsiBenchEnv("demo.line_fit", registry=registry, level="B9")
+    with pytest.raises(ValueError, match="task_id is required"):
+        AsiBenchEnv(registry=registry)
+    with pytest.raises(ValueError, match="unknown sandbox"):
+        env = AsiBenchEnv("demo.line_fit", registry=registry, sandbox="nope")
+        env.reset(seed=0)
+
+
+def test_gymnasium_make_and_env_checker(fixture_tasks_dir, instance_cache):
+    env = gym.make("asibench/Task-v0", task_id="demo.line_fit", tasks_dir=fixture_tasks_dir,
+                   instance_cache=instance_cache)
+    try:
+        check_env(env.unwrapped, skip_render_check=True)
+        obs, info = env.reset(seed=0)
+        assert env.observation_space.contains(obs)
+        assert env.unwrapped.tool_specs("openai")[0]["function"]["name"] == "bash"
+    finally:
+        env.close()
+
+
+def test_every_builtin_task_is_registered_and_passes_the_checker():
+    from asibench_env.tasks.registry import builtin_registry
+
+    ids = builtin_registry().ids()
+    assert len(ids) >= 3
+    for task_id in ids:
+        env = gym.make(f"asibench/{task_id}-v0", level="B3", sandbox="local")
+        try:
+            check_env(env.unwrapped, skip_render_check=True)
+        finally:
+            env.close()
