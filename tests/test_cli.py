@@ -1,0 +1,73 @@
+"""The asibench-env command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CLI = [sys.executable, "-m", "asibench_env"]
+
+
+def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ASIBENCH_ENV_CACHE": str(tmp_path / "cache"), "COLUMNS": "200"}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_help_reads_well(tmp_path: Path):
+    proc = _run(["--help"], tmp_path)
+    assert proc.returncode == 0
+    for command in ("run", "tasks"):
+        assert command in proc.stdout
+    run_help = _run(["run", "--help"], tmp_path).stdout
+    for option in ("--agent", "--tasks", "--levels", "--seeds", "--out", "--tasks-dir", "--instances-dir"):
+        assert option in run_help
+
+
+def test_run_oracle_writes_results(tmp_path: Path, fixture_tasks_dir: Path):
+    out = tmp_path / "run"
+    proc = _run(
+        ["run", "--agent", "oracle", "--tasks", "demo.line_fit", "--tasks-dir", str(fixture_tasks_dir),
+         "--levels", "B1,B3", "--seeds", "0-1", "--out", str(out), "--quiet"],
+        tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "demo.line_fit" in proc.stdout and "Mean score" in proc.stdout
+    files = sorted((out / "results").glob("*.json"))
+    assert len(files) == 4
+    for path in files:
+        doc = json.loads(path.read_text())
+        assert doc["result_schema_version"] == 1
+        assert doc["task_id"] == "demo.line_fit" and doc["prompt_level"] in ("b1", "b3")
+        assert doc["episode_status"] == "scored" and doc["status"] == "completed"
+        assert doc["final_score"] >= 99.0
+        assert path.name == f"{doc['instance_id']}__{doc['prompt_level']}.json"
+
+
+def test_run_null_agent_scores_zero(tmp_path: Path, fixture_tasks_dir: Path):
+    out = tmp_path / "null"
+    proc = _run(["run", "--agent", "null", "--tasks", "demo.line_fit", "--tasks-dir", str(fixture_tasks_dir),
+                 "--levels", "B2", "--seeds", "3", "--out", str(out), "--quiet"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (doc,) = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    assert doc["final_score"] == 0.0
+
+
+def test_tasks_list_and_show(tmp_path: Path, fixture_tasks_dir: Path):
+    proc = _run(["tasks", "list", "--tasks-dir", str(fixture_tasks_dir)], tmp_path)
+    assert proc.returncode == 0
+    assert "demo.line_fit" in proc.stdout and "builtin" in proc.stdout
+    show = _run(["tasks", "show", "demo.line_fit", "--tasks-dir", str(fixture_tasks_dir)], tmp_path)
+    assert show.returncode == 0
+    assert "coef.npy" in show.stdout and "numerical" in show.stdout
+
+
+def test_bad_arguments_are_clear(tmp_path: Path):
+    proc = _run(["run", "--levels", "B7", "--out", str(tmp_path / "x")], tmp_path)
+    assert proc.returncode == 2 and "levels must be among" in proc.stderr
+    proc = _run(["run", "--tasks", "no.such_task", "--out", str(tmp_path / "x")], tmp_path)
+    assert proc.returncode == 2 and "unknown task" in proc.stderr
+    proc = _run(["tasks", "show", "no.such_task"], tmp_path)
+    assert proc.returncode == 2
