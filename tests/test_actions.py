@@ -14,18 +14,30 @@ from asibench_env.tools import tool_specs
         ({"tool": "bash", "arguments": {"command": "ls"}}, "bash", {"command": "ls"}),
         ({"name": "python", "arguments": '{"code": "1+1"}'}, "python", {"code": "1+1"}),
         ({"tool": "bash", "command": "pwd"}, "bash", {"command": "pwd"}),
-        ({"type": "function", "function": {"name": "read_file", "arguments": '{"path": "a.txt"}'}}, "read_file",
-         {"path": "a.txt"}),
+        (
+            {"type": "function", "function": {"name": "read_file", "arguments": '{"path": "a.txt"}'}},
+            "read_file",
+            {"path": "a.txt"},
+        ),
         ('{"tool": "list_files", "arguments": {}}', "list_files", {"path": "."}),
         ('{"tool": "submit"}', "submit", {}),
-        ('Let me look.\n<tool_call>\n{"name": "bash", "arguments": {"command": "ls data"}}\n</tool_call>', "bash",
-         {"command": "ls data"}),
+        (
+            'Let me look.\n<tool_call>\n{"name": "bash", "arguments": {"command": "ls data"}}\n</tool_call>',
+            "bash",
+            {"command": "ls data"},
+        ),
         ("I will run:\n```bash\necho hi\n```\n", "bash", {"command": "echo hi\n"}),
         ("```python\nprint(2)\n```", "python", {"code": "print(2)\n"}),
-        (ToolCall(tool="write_file", arguments={"path": "x.txt", "content": "hi"}), "write_file",
-         {"path": "x.txt", "content": "hi"}),
-        ({"tool": "bash", "arguments": {"command": "sleep 1", "timeout": 5}}, "bash",
-         {"command": "sleep 1", "timeout": 5.0}),
+        (
+            ToolCall(tool="write_file", arguments={"path": "x.txt", "content": "hi"}),
+            "write_file",
+            {"path": "x.txt", "content": "hi"},
+        ),
+        (
+            {"tool": "bash", "arguments": {"command": "sleep 1", "timeout": 5}},
+            "bash",
+            {"command": "sleep 1", "timeout": 5.0},
+        ),
     ],
 )
 def test_accepted_forms(action, tool, arguments):

@@ -8,11 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from asibench_env.paths import runtimes_dir
+
 CLI = [sys.executable, "-m", "asibench_env"]
 
 
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ASIBENCH_ENV_CACHE": str(tmp_path / "cache"), "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "ASIBENCH_ENV_CACHE": str(tmp_path / "cache"),
+        "ASIBENCH_ENV_RUNTIMES": str(runtimes_dir()),  # keep the slow-to-build runtimes shared
+        "COLUMNS": "200",
+    }
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=600)
 
 
@@ -29,8 +36,22 @@ def test_help_reads_well(tmp_path: Path):
 def test_run_oracle_writes_results(tmp_path: Path, fixture_tasks_dir: Path):
     out = tmp_path / "run"
     proc = _run(
-        ["run", "--agent", "oracle", "--tasks", "demo.line_fit", "--tasks-dir", str(fixture_tasks_dir),
-         "--levels", "B1,B3", "--seeds", "0-1", "--out", str(out), "--quiet"],
+        [
+            "run",
+            "--agent",
+            "oracle",
+            "--tasks",
+            "demo.line_fit",
+            "--tasks-dir",
+            str(fixture_tasks_dir),
+            "--levels",
+            "B1,B3",
+            "--seeds",
+            "0-1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -48,8 +69,25 @@ def test_run_oracle_writes_results(tmp_path: Path, fixture_tasks_dir: Path):
 
 def test_run_null_agent_scores_zero(tmp_path: Path, fixture_tasks_dir: Path):
     out = tmp_path / "null"
-    proc = _run(["run", "--agent", "null", "--tasks", "demo.line_fit", "--tasks-dir", str(fixture_tasks_dir),
-                 "--levels", "B2", "--seeds", "3", "--out", str(out), "--quiet"], tmp_path)
+    proc = _run(
+        [
+            "run",
+            "--agent",
+            "null",
+            "--tasks",
+            "demo.line_fit",
+            "--tasks-dir",
+            str(fixture_tasks_dir),
+            "--levels",
+            "B2",
+            "--seeds",
+            "3",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     (doc,) = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
     assert doc["final_score"] == 0.0

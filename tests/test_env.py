@@ -86,7 +86,7 @@ def test_malformed_action_is_an_observation_and_counts(make_env, bad):
 def test_paths_outside_the_workspace_are_refused(make_env, path):
     env = make_env()
     env.reset(seed=0)
-    obs, *_ , info = env.step({"tool": "read_file", "arguments": {"path": path}})
+    obs, *_, info = env.step({"tool": "read_file", "arguments": {"path": path}})
     assert obs.startswith("[error]") and "root:" not in obs
     obs, *_ = env.step({"tool": "write_file", "arguments": {"path": path, "content": "x"}})
     assert obs.startswith("[error]")
@@ -178,8 +178,9 @@ def test_bad_constructor_arguments(registry):
 
 
 def test_gymnasium_make_and_env_checker(fixture_tasks_dir, instance_cache):
-    env = gym.make("asibench/Task-v0", task_id="demo.line_fit", tasks_dir=fixture_tasks_dir,
-                   instance_cache=instance_cache)
+    env = gym.make(
+        "asibench/Task-v0", task_id="demo.line_fit", tasks_dir=fixture_tasks_dir, instance_cache=instance_cache
+    )
     try:
         check_env(env.unwrapped, skip_render_check=True)
         obs, info = env.reset(seed=0)
