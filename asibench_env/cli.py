@@ -103,6 +103,7 @@ def run(
             "param_mode": param_mode,
         },
         show_progress=not quiet,
+        agent_config={"name": agent},
     )
     console.print(score_table(results))
     infra = sum(r.status == "infra_error" for r in results)

@@ -16,6 +16,7 @@ from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.episode import EpisodeResult
 from asibench_env.errors import InfraError
 from asibench_env.results import write_result
+from asibench_env.run_metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
 from asibench_env.sandbox.base import SandboxError
 from asibench_env.tasks.instances import InstanceGenerationError
 from asibench_env.tasks.registry import TaskRegistry
@@ -111,6 +112,7 @@ def run_batch(
     env_kwargs: dict[str, Any] | None = None,
     show_progress: bool = True,
     on_result: Callable[[EpisodeResult], None] | None = None,
+    agent_config: dict[str, Any] | None = None,
 ) -> list[EpisodeResult]:
     """Run the episodes one after another, writing ``out_dir/results/<instance>__<level>.json`` for each."""
     results_dir = Path(out_dir) / "results"
@@ -133,7 +135,7 @@ def run_batch(
                 envs[key] = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **(env_kwargs or {}))
             agent = make_agent()
             result = run_episode(envs[key], agent, spec)
-            write_result(results_dir, result, agent.name)
+            write_result(results_dir, result, agent.name, agent_config=agent_config)
             results.append(result)
             if on_result:
                 on_result(result)
@@ -143,4 +145,36 @@ def run_batch(
             progress.update(bar, advance=1, status=f"{mean}  infra errors {errors}")
     for env in envs.values():
         env.close()
+    _write_metadata(out_dir, specs, registry, results, (env_kwargs or {}).get("sandbox", "local"), agent_config)
     return results
+
+
+def _write_metadata(
+    out_dir: Path,
+    specs: Sequence[EpisodeSpec],
+    registry: TaskRegistry,
+    results: list[EpisodeResult],
+    requested: str,
+    agent_config: dict[str, Any] | None,
+) -> None:
+    levels = sorted({s.level for s in specs})
+    seeds = sorted({s.seed for s in specs})
+    isolation = next((r.sandbox for r in results if r.sandbox), {})
+    sandbox = SandboxProvenance(
+        requested_mode=requested,
+        effective_mode=isolation.get("level"),
+        backend=isolation.get("backend"),
+        network=isolation.get("network"),
+        details=isolation.get("details", {}),
+    )
+    task_versions = {t: registry.get(t).version for t in sorted({s.task_id for s in specs})}
+    save_run_metadata(
+        out_dir,
+        collect_run_metadata(
+            agent=agent_config or {},
+            task_versions=task_versions,
+            sandbox=sandbox,
+            levels=levels,
+            seeds=seeds,
+        ),
+    )

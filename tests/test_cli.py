@@ -65,6 +65,12 @@ def test_run_oracle_writes_results(tmp_path: Path, fixture_tasks_dir: Path):
         assert doc["episode_status"] == "scored" and doc["status"] == "completed"
         assert doc["final_score"] >= 99.0
         assert path.name == f"{doc['instance_id']}__{doc['prompt_level']}.json"
+    meta = json.loads((out / "run_metadata.json").read_text())
+    assert meta["framework"] == "asibench-env" and meta["agent"] == {"name": "oracle"}
+    assert meta["task_versions"] == {"demo.line_fit": "1.0"}
+    assert meta["sandbox"]["requested_mode"] == "local"
+    assert meta["sandbox"]["effective_mode"] in ("namespaces", "none")
+    assert meta["levels"] == ["B1", "B3"] and meta["seeds"] == [0, 1]
 
 
 def test_run_null_agent_scores_zero(tmp_path: Path, fixture_tasks_dir: Path):

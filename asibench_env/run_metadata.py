@@ -1,0 +1,99 @@
+"""run_metadata.json: what produced a run (versions, git state, agent, tasks, sandbox)."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from asibench_env import __version__
+from asibench_env.paths import PACKAGE_DIR
+
+DEPENDENCIES = ("asibench", "gymnasium", "numpy", "pyarrow", "pydantic", "pyyaml", "docker", "openai", "anthropic")
+
+
+class SandboxProvenance(BaseModel):
+    requested_mode: str
+    effective_mode: str | None = None
+    """The isolation level the episodes really got (namespaces, container, none); None before any ran."""
+    backend: str | None = None
+    network: bool | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class RunMetadata(BaseModel):
+    """The run_metadata.json document."""
+
+    framework: str = "asibench-env"
+    framework_version: str = __version__
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    timestamp: str
+    python_version: str
+    platform: str
+    dependencies: dict[str, str]
+    agent: dict[str, Any]
+    task_versions: dict[str, str]
+    sandbox: SandboxProvenance
+    levels: list[str] = Field(default_factory=list)
+    seeds: list[int] = Field(default_factory=list)
+
+
+def _git(*args: str) -> str | None:
+    try:
+        proc = subprocess.run(["git", "-C", str(PACKAGE_DIR.parent), *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def _dependency_versions() -> dict[str, str]:
+    found = {}
+    for name in DEPENDENCIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def collect_run_metadata(
+    *,
+    agent: dict[str, Any],
+    task_versions: dict[str, str],
+    sandbox: SandboxProvenance,
+    levels: list[str],
+    seeds: list[int],
+) -> RunMetadata:
+    """Metadata for a run; the git fields are set only when running from a checkout."""
+    commit = _git("rev-parse", "HEAD") if (PACKAGE_DIR.parent / ".git").exists() else None
+    dirty = None
+    if commit:
+        status = _git("status", "--porcelain", "--untracked-files=no")
+        dirty = bool(status) if status is not None else None
+    return RunMetadata(
+        git_commit=commit,
+        git_dirty=dirty,
+        timestamp=datetime.now(UTC).isoformat(),
+        python_version=platform.python_version(),
+        platform=platform.platform(),
+        dependencies=_dependency_versions(),
+        agent=agent,
+        task_versions=task_versions,
+        sandbox=sandbox,
+        levels=levels,
+        seeds=seeds,
+    )
+
+
+def save_run_metadata(out_dir: Path, metadata: RunMetadata) -> Path:
+    from asibench_env.results import write_json_atomic
+
+    path = Path(out_dir) / "run_metadata.json"
+    write_json_atomic(path, metadata.model_dump(mode="json"))
+    return path
