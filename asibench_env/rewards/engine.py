@@ -1,0 +1,164 @@
+"""The scoring contract: gates first, then weighted scorers, normalised by the task's score divisor."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from asibench_env.rewards.custom import run_official_scorer, task_scorers
+from asibench_env.rewards.results import ScoreReport, ScorerResult
+from asibench_env.rewards.scorers import JUDGE_SCORERS, NATIVE_SCORERS
+from asibench_env.rewards.templates import resolve_templates
+
+
+def score_divisor(evaluation: dict[str, Any]) -> float:
+    raw = evaluation.get("score_divisor", 1.0)
+    try:
+        divisor = float(raw) if not isinstance(raw, bool) else float("nan")
+    except (TypeError, ValueError):
+        divisor = float("nan")
+    if not math.isfinite(divisor) or divisor <= 0:
+        raise ValueError(f"score_divisor must be a finite positive number, got {raw!r}")
+    return divisor
+
+
+class ScorerSet:
+    """Finds a scorer by name: the task's custom scorers, then the native built-ins."""
+
+    def __init__(self, task_dir: Path | None):
+        self.custom = task_scorers(Path(task_dir).resolve()) if task_dir else {}
+
+    def run(self, name: str, pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
+        if name in self.custom:
+            return run_official_scorer(self.custom[name], pred_dir, ref_dir, config)
+        if name == "composite":
+            return self._composite(pred_dir, ref_dir, config)
+        if name in NATIVE_SCORERS:
+            return NATIVE_SCORERS[name](pred_dir, ref_dir, config)
+        if name in JUDGE_SCORERS:
+            raise LookupError(f"scorer {name} needs a model judge and is not available offline")
+        raise LookupError(f"unknown scorer {name!r}; native scorers: composite, {', '.join(NATIVE_SCORERS)}")
+
+    def _composite(self, pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
+        weight = config.get("weight", 1.0)
+        parts = config.get("sub_scorers", [])
+        if not parts:
+            return ScorerResult(
+                scorer_name="composite",
+                score=0.0,
+                max_score=weight,
+                passed=False,
+                details={"error": "No sub_scorers defined"},
+                message="composite has no sub_scorers",
+            )
+        total_weight = sum(part.get("weight", 1.0) for part in parts)
+        weighted, sub_results = 0.0, []
+        for part in parts:
+            sub_config = dict(part.get("config", {}))
+            sub_config["weight"] = 1.0
+            result = self.run(part["scorer"], pred_dir, ref_dir, sub_config)
+            sub_results.append(
+                {
+                    "scorer": part["scorer"],
+                    "score": result.score,
+                    "max_score": result.max_score,
+                    "passed": result.passed,
+                    "details": result.details,
+                }
+            )
+            if result.max_score > 0:
+                weighted += result.score / result.max_score * part.get("weight", 1.0)
+        score = weighted / total_weight * weight if total_weight > 0 else 0.0
+        return ScorerResult(
+            scorer_name="composite",
+            score=score,
+            max_score=weight,
+            passed=all(r["passed"] for r in sub_results),
+            details={"sub_results": sub_results},
+        )
+
+
+def _crashed(name: str, max_score: float, exc: BaseException) -> ScorerResult:
+    return ScorerResult(
+        scorer_name=name,
+        score=0.0,
+        max_score=max_score,
+        passed=False,
+        message=f"Scorer crashed: {type(exc).__name__}: {exc}",
+        details={
+            "scorer_internal_error": True,
+            "exception_type": type(exc).__name__,
+            "traceback_tail": traceback.format_exc().splitlines()[-5:],
+        },
+    )
+
+
+def _run_one(
+    scorers: ScorerSet,
+    entry: dict[str, Any],
+    pred_dir: Path,
+    ref_dir: Path,
+    parameters: dict[str, Any],
+    level: str | None,
+    weight: float,
+) -> ScorerResult:
+    name = entry["scorer"]
+    try:
+        config = resolve_templates(copy.deepcopy(entry.get("config") or {}), parameters)
+        if level is not None:
+            config["prompt_level"] = level
+        config["weight"] = weight
+        return scorers.run(name, pred_dir, ref_dir, config)
+    except Exception as exc:  # noqa: BLE001 - a broken scorer scores 0 with the reason
+        return _crashed(name, weight, exc)
+
+
+def evaluate(
+    evaluation: dict[str, Any],
+    pred_dir: Path,
+    ref_dir: Path,
+    parameters: dict[str, Any],
+    *,
+    prompt_level: str | None = None,
+    task_dir: Path | None = None,
+) -> ScoreReport:
+    """Score the outputs in ``pred_dir`` against ``ref_dir`` under a task's evaluation contract."""
+    started = time.perf_counter()
+    pred_dir, ref_dir = Path(pred_dir), Path(ref_dir)
+    level = prompt_level.lower() if prompt_level else None
+    scorers = ScorerSet(task_dir)
+    gates, hard_ok, soft_failures = [], True, 0
+    for gate in evaluation.get("gates", []) or []:
+        result = _run_one(scorers, gate, pred_dir, ref_dir, parameters, level, 1.0)
+        severity = str(gate.get("severity", "hard")).strip().lower()
+        if severity not in ("hard", "soft"):
+            raise ValueError(f"gate severity must be hard or soft, got {severity!r}")
+        result = result.model_copy(update={"severity": severity})
+        gates.append(result)
+        if not result.passed:
+            hard_ok, soft_failures = (False, soft_failures) if severity == "hard" else (hard_ok, soft_failures + 1)
+    scores: list[ScorerResult] = []
+    raw = 0.0
+    if hard_ok:
+        for entry in evaluation.get("scoring", []) or []:
+            result = _run_one(scorers, entry, pred_dir, ref_dir, parameters, level, entry.get("weight", 1.0))
+            scores.append(result)
+            raw += result.score
+    elif str(evaluation.get("hard_fail_score_mode", "zero")) == "gate_score_sum":
+        raw = sum(g.score for g in gates)
+    divisor = score_divisor(evaluation)
+    max_raw = float(sum(float(e.get("weight", 1.0)) for e in evaluation.get("scoring", []) or []))
+    return ScoreReport(
+        gate_results=gates,
+        score_results=scores,
+        gates_passed=hard_ok,
+        hard_gates_passed=hard_ok,
+        soft_gate_failures=soft_failures,
+        final_score=raw / divisor,
+        max_possible_score=max_raw / divisor,
+        duration_s=time.perf_counter() - started,
+    )

@@ -1,0 +1,151 @@
+"""Score outside the sandbox: on a private copy of the outputs, in a child process with limits.
+
+A long-lived worker process (:mod:`asibench_env.rewards.worker`) keeps numpy and the scorers
+imported and forks a child per request, so a scoring call costs a fork, not a fresh interpreter.
+A scorer that hangs is killed at the time limit; one that crashes the process is reported; neither
+raises out of :func:`score_outputs`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from asibench_env.rewards.results import ScoreReport
+
+DEFAULT_TIMEOUT_S = 120.0
+DEFAULT_MEMORY_BYTES = 4 * 1024**3
+COPY_MAX_BYTES = 4 * 1024**3
+WORKER_GRACE_S = 15.0
+
+
+def copy_outputs(src: Path, dest: Path, max_bytes: int = COPY_MAX_BYTES) -> list[str]:
+    """Copy regular files only (symlinks, devices, FIFOs are dropped); return what was dropped."""
+    dropped: list[str] = []
+    total = 0
+    for root, dirs, files in os.walk(src, followlinks=False):
+        rel_root = Path(root).relative_to(src)
+        (dest / rel_root).mkdir(parents=True, exist_ok=True)
+        for name in list(dirs):
+            if (Path(root) / name).is_symlink():
+                dirs.remove(name)
+                dropped.append(str(rel_root / name))
+        for name in files:
+            path = Path(root) / name
+            info = path.lstat()
+            if not stat.S_ISREG(info.st_mode) or total + info.st_size > max_bytes:
+                dropped.append(str(rel_root / name))
+                continue
+            total += info.st_size
+            shutil.copyfile(path, dest / rel_root / name, follow_symlinks=False)
+    return dropped
+
+
+class ScoringWorker:
+    """The parent side of the worker process: one request at a time, restarted if it dies or hangs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen | None = None
+
+    def _ensure(self) -> subprocess.Popen:
+        if self._process is None or self._process.poll() is not None:
+            env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+            for secret in [k for k in env if k.endswith(("_API_KEY", "_TOKEN", "_SECRET"))]:
+                env.pop(secret)
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "asibench_env.rewards.worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        return self._process
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(5)
+
+    def request(self, payload: dict[str, Any], wait_s: float) -> dict[str, Any]:
+        with self._lock:
+            process = self._ensure()
+            assert process.stdin is not None and process.stdout is not None
+            try:
+                process.stdin.write((json.dumps(payload, default=str) + "\n").encode())
+                process.stdin.flush()
+            except BrokenPipeError:
+                self.stop()
+                return {"ok": False, "error": "the scoring worker died before the request"}
+            ready, _, _ = select.select([process.stdout], [], [], wait_s)
+            line = process.stdout.readline() if ready else b""
+            if not line:
+                self.stop()
+                return {"ok": False, "error": "the scoring worker stopped answering and was restarted"}
+            return json.loads(line)
+
+
+_worker = ScoringWorker()
+atexit.register(_worker.stop)
+
+
+def _failed(reason: str, evaluation: dict[str, Any], started: float) -> ScoreReport:
+    try:
+        weights = sum(float(e.get("weight", 1.0)) for e in evaluation.get("scoring", []) or [])
+        divisor = float(evaluation.get("score_divisor", 1.0))
+        max_score = weights / divisor if divisor > 0 else weights
+    except (TypeError, ValueError, AttributeError):
+        max_score = 100.0
+    return ScoreReport(
+        final_score=0.0, max_possible_score=max_score, error=reason, duration_s=time.perf_counter() - started
+    )
+
+
+def score_outputs(
+    evaluation: dict[str, Any],
+    pred_dir: Path,
+    ref_dir: Path,
+    parameters: dict[str, Any],
+    *,
+    prompt_level: str | None = None,
+    task_dir: Path | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
+) -> ScoreReport:
+    """Score in a child process on a copy of ``pred_dir``; never raises, 0 with the reason on failure."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="asibench-score-") as tmp:
+        copy_dir = Path(tmp) / "outputs"
+        try:
+            copy_dir.mkdir()
+            copy_outputs(Path(pred_dir), copy_dir)
+        except OSError as exc:
+            return _failed(f"could not copy the outputs for scoring: {exc}", evaluation, started)
+        payload = {
+            "evaluation": evaluation,
+            "pred_dir": str(copy_dir),
+            "ref_dir": str(ref_dir),
+            "parameters": dict(parameters),
+            "prompt_level": prompt_level,
+            "task_dir": str(task_dir) if task_dir else None,
+            "timeout_s": float(timeout_s),
+            "memory_bytes": memory_bytes,
+        }
+        answer = _worker.request(payload, float(timeout_s) + WORKER_GRACE_S)
+    if not answer.get("ok"):
+        return _failed(str(answer.get("error")), evaluation, started)
+    report = ScoreReport.model_validate(answer["report"])
+    return report.model_copy(update={"duration_s": time.perf_counter() - started})
