@@ -1,0 +1,577 @@
+"""LocalSandbox: a private workspace, a persistent bash and a persistent Python, isolated by namespaces.
+
+With namespaces (the default where the kernel allows them) the processes run in new mount, pid,
+network, ipc and uts namespaces (plus a user namespace when the host user is not root), chrooted into
+a minimal root: /usr and /etc read-only, the task runtime, the base Python with its site-packages
+hidden, the workspace at /workspace, and a private /tmp. Nothing else of the host is visible, there
+is no network, and as host root the processes run as a dedicated unprivileged uid so that process
+limits hold. Without namespaces the sandbox falls back to plain processes with rlimits and reports
+isolation ``none``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import logging
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from asibench_env.sandbox import fsops
+from asibench_env.sandbox.base import (
+    CollectReport,
+    ExecResult,
+    FileEntry,
+    IsolationInfo,
+    Sandbox,
+    SandboxError,
+    SandboxLimits,
+    SandboxPathError,
+)
+from asibench_env.sandbox.output import CappedOutput
+from asibench_env.sandbox.runtime import base_python, ensure_runtime
+
+logger = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).parent / "assets"
+WORKSPACE_IN_SANDBOX = "/workspace"
+AGENT_MEMORY_FILES = ("CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", ".claude")
+Isolation = Literal["auto", "namespaces", "none"]
+_uid_counter = itertools.count()
+
+
+@cache
+def namespaces_available() -> tuple[bool, str]:
+    """Whether this host lets us create the sandbox namespaces (checked once per process)."""
+    if not shutil.which("unshare") or not shutil.which("setpriv"):
+        return False, "unshare or setpriv is not installed"
+    command = ["unshare", "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "true"]
+    if os.geteuid() != 0:
+        command[1:1] = ["--user", "--map-root-user"]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, str(exc)
+    if proc.returncode != 0:
+        return False, proc.stderr.strip() or f"unshare exited with {proc.returncode}"
+    return True, "ok"
+
+
+def _sandbox_uid() -> int:
+    """A host uid for this sandbox's processes, distinct per sandbox so process limits are per sandbox."""
+    return 200_000 + (os.getpid() * 97 + next(_uid_counter)) % 100_000
+
+
+def _thread_env() -> dict[str, str]:
+    threads = str(min(4, os.cpu_count() or 1))
+    return {k: threads for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
+class LocalSandbox(Sandbox):
+    """A sandbox on this machine (see the module docstring)."""
+
+    def __init__(
+        self,
+        seed_dir: Path,
+        *,
+        runtime_packages: Sequence[str] = (),
+        limits: SandboxLimits | None = None,
+        isolation: Isolation = "auto",
+        env: Mapping[str, str] | None = None,
+    ):
+        self.limits = limits or SandboxLimits()
+        self._closed = False
+        self._runtime = ensure_runtime(runtime_packages)
+        available, reason = namespaces_available()
+        if isolation == "namespaces" and not available:
+            raise SandboxError(f"namespace isolation was requested but is not available here: {reason}")
+        self._use_ns = available and isolation != "none"
+        if not self._use_ns:
+            logger.warning(
+                "LocalSandbox runs WITHOUT isolation (%s): the agent's code can read host files, including "
+                "ground truth; use isolation='namespaces' or the docker sandbox for untrusted agents",
+                reason if isolation != "none" else "isolation='none' was requested",
+            )
+        self._root_host = os.geteuid() == 0
+        self._uid = _sandbox_uid() if (self._use_ns and self._root_host) else None
+        self._base = Path(tempfile.mkdtemp(prefix="asibench-sbx-"))
+        self.workspace = self._base / "workspace"
+        self._newroot = self._base / "root"
+        self._ctl = self._base / "ctl"
+        self._token = secrets.token_hex(8)
+        self._extra_env = dict(env or {})
+        self._shell: subprocess.Popen | None = None
+        self._pid1: int | None = None
+        self._pidns: str | None = None
+        self._kernel: subprocess.Popen | None = None
+        self._finalizer = weakref.finalize(self, _cleanup, self._base, [])
+        try:
+            self._prepare(seed_dir)
+            self._start_shell()
+        except BaseException:
+            self.close()
+            raise
+        self.isolation = IsolationInfo(
+            backend="local",
+            level="namespaces" if self._use_ns else "none",
+            network=not self._use_ns,
+            details={
+                "namespaces": "mount,pid,net,ipc,uts" + ("" if self._root_host else ",user"),
+                "uid": str(self._uid if self._uid is not None else os.geteuid()),
+                "runtime": str(self._runtime),
+            }
+            if self._use_ns
+            else {"reason": reason if isolation != "none" else "requested"},
+        )
+
+    # ------------------------------------------------------------------ set-up
+    def _prepare(self, seed_dir: Path) -> None:
+        shutil.copytree(seed_dir, self.workspace, symlinks=True)
+        for name in AGENT_MEMORY_FILES:
+            target = self.workspace / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+        self._ctl.mkdir()
+        self._newroot.mkdir()
+        shutil.copy(ASSETS / "shell_server.sh", self._ctl / "shell_server.sh")
+        shutil.copy(ASSETS / "kernel.py", self._ctl / "kernel.py")
+        (self._ctl / "setup.sh").write_text(self._setup_script())
+        if self._uid is not None:
+            for root, dirs, files in os.walk(self.workspace):
+                for name in [*dirs, *files, "."]:
+                    os.chown(os.path.join(root, name), self._uid, self._uid, follow_symlinks=False)
+            os.chmod(self._base, 0o711)
+
+    def _env(self) -> dict[str, str]:
+        home = WORKSPACE_IN_SANDBOX if self._use_ns else str(self.workspace)
+        tmp = "/tmp" if self._use_ns else str(self._base / "tmp")
+        env = {
+            "PATH": f"{self._runtime / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": home,
+            "ASB_WORKSPACE": home,
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TMPDIR": tmp,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": f"{tmp}/matplotlib",
+            "VIRTUAL_ENV": str(self._runtime),
+            "ASB_SANDBOX_ID": self._token,
+            **_thread_env(),
+        }
+        env.update(self._extra_env)
+        return env
+
+    def _setup_script(self) -> str:
+        python_prefix = base_python().parent.parent
+        tmp_mb = max(64, self.limits.file_size_bytes // 2**20)
+        masks = [python_prefix / "lib" / f"python{_py_version()}" / "site-packages"]
+        masks += sorted(Path("/usr/local/lib").glob("python3*/*-packages"))
+        lines = [
+            "set -eu",
+            f'R="{self._newroot}"',
+            "mount --make-rprivate /",
+            'mount -t tmpfs -o mode=755,size=16m asibench-root "$R"',
+            'mkdir -p "$R/usr" "$R/etc" "$R/dev" "$R/proc" "$R/tmp" "$R/workspace" "$R/opt/asibench" "$R/run"',
+            'for d in bin lib lib64 sbin; do [ -e "/$d" ] && ln -s "usr/$d" "$R/$d"; done',
+            'robind() { mkdir -p "$2"; mount --bind "$1" "$2"; mount -o remount,bind,ro,nosuid,nodev "$2"; }',
+            'robind /usr "$R/usr"',
+            'robind /etc "$R/etc"',
+            f'robind "{python_prefix}" "$R{python_prefix}"',
+            f'robind "{self._runtime}" "$R{self._runtime}"',
+        ]
+        for mask in masks:
+            if mask.is_dir():
+                lines.append(f'[ -d "$R{mask}" ] && mount -t tmpfs -o ro,size=4k,mode=755 mask "$R{mask}"')
+        lines += [
+            'mount -t tmpfs -o mode=755,size=1m,nosuid asibench-dev "$R/dev"',
+            "for n in null zero full random urandom tty; do",
+            '  touch "$R/dev/$n"; mount --bind "/dev/$n" "$R/dev/$n"',
+            "done",
+            'ln -s /proc/self/fd "$R/dev/fd"; ln -s /proc/self/fd/0 "$R/dev/stdin"',
+            'ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"',
+            'mkdir -p "$R/dev/shm"; mount -t tmpfs -o mode=1777,size=256m,nosuid,nodev shm "$R/dev/shm"',
+            'mount -t proc -o nosuid,nodev,noexec proc "$R/proc"',
+            f'mount -t tmpfs -o mode=1777,size={tmp_mb}m,nosuid,nodev tmp "$R/tmp"',
+            f'mount --bind "{self.workspace}" "$R/workspace"',
+            f'cp "{self._ctl}/shell_server.sh" "{self._ctl}/kernel.py" "$R/opt/asibench/"',
+            'mount -o remount,ro "$R"',
+            "command -v ip >/dev/null && ip link set lo up 2>/dev/null || true",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _ulimits(self) -> str:
+        lim = self.limits
+        return (
+            f"ulimit -t {lim.cpu_seconds} -v {lim.memory_bytes // 1024} -f {lim.file_size_bytes // 1024} "
+            f"-u {lim.max_processes} 2>/dev/null || ulimit -t {lim.cpu_seconds} -v {lim.memory_bytes // 1024}; "
+        )
+
+    def _privilege_drop(self) -> list[str]:
+        if self._uid is not None:
+            ids = [f"--reuid={self._uid}", f"--regid={self._uid}", "--clear-groups"]
+        else:
+            ids = ["--securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"]
+        return ["setpriv", *ids, "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+
+    def _env_args(self) -> list[str]:
+        return ["env", "-i", *(f"{k}={v}" for k, v in self._env().items())]
+
+    def _start_shell(self) -> None:
+        if self._use_ns:
+            inner = (
+                f'exec chroot "{self._newroot}" {" ".join(self._privilege_drop())} '
+                f"{' '.join(_quote(a) for a in self._env_args())} /bin/bash --noprofile --norc -c "
+                f"{_quote(self._ulimits() + 'exec /bin/bash --noprofile --norc /opt/asibench/shell_server.sh')}"
+            )
+            command = ["unshare", "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child"]
+            if not self._root_host:
+                command[1:1] = ["--user", "--map-root-user"]
+            command += ["/bin/bash", "-c", f'. "{self._ctl}/setup.sh" && {inner}']
+            self._shell = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+                start_new_session=True,
+            )
+            self._pid1 = self._find_pid1(self._shell.pid)
+            self._pidns = os.readlink(f"/proc/{self._pid1}/ns/pid")
+        else:
+            (self._base / "tmp" / "matplotlib").mkdir(parents=True, exist_ok=True)
+            self._shell = subprocess.Popen(
+                [
+                    "/bin/bash",
+                    "--noprofile",
+                    "--norc",
+                    "-c",
+                    self._ulimits() + f'exec /bin/bash --noprofile --norc "{self._ctl}/shell_server.sh"',
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=self._env(),
+                cwd=self.workspace,
+                start_new_session=True,
+            )
+            self._pid1 = self._shell.pid
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, _cleanup, self._base, [self._shell])
+        probe = self._roundtrip("true", 30.0)
+        if probe.exit_code != 0:
+            raise SandboxError(f"the sandbox shell did not start: {probe.output[-2000:]}")
+
+    def _find_pid1(self, unshare_pid: int) -> int:
+        deadline = time.monotonic() + 10
+        path = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children")
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                children = path.read_text().split()
+                if children:
+                    return int(children[0])
+            if self._shell is not None and self._shell.poll() is not None:
+                output = self._shell.stdout.read().decode(errors="replace") if self._shell.stdout else ""
+                raise SandboxError(f"the sandbox could not start: {output[-2000:]}")
+            time.sleep(0.001)
+        raise SandboxError("the sandbox did not start within 10 s")
+
+    # ------------------------------------------------------------------ processes
+    def _sandbox_pids(self) -> list[int]:
+        """Host pids of every process in the sandbox except its init shell."""
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            if pid == self._pid1:
+                continue
+            try:
+                if self._use_ns:
+                    if os.readlink(f"/proc/{pid}/ns/pid") == self._pidns:
+                        found.append(pid)
+                elif f"ASB_SANDBOX_ID={self._token}".encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                    found.append(pid)
+            except OSError:
+                continue
+        return found
+
+    def stop_processes(self, keep_kernel: bool = False) -> int:
+        """Kill every process the agent started (the init shell stays); returns how many were killed."""
+        killed = 0
+        for _ in range(50):
+            pids = [p for p in self._sandbox_pids() if not (keep_kernel and self._is_kernel(p))]
+            if not pids:
+                break
+            for sig in (signal.SIGSTOP, signal.SIGKILL):  # stopped processes cannot fork any more
+                for pid in pids:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, sig)
+            killed += len(pids)
+            time.sleep(0.005)
+        if not keep_kernel:
+            self._stop_kernel()
+        return killed
+
+    @staticmethod
+    def _is_kernel(pid: int) -> bool:
+        try:
+            return b"kernel.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
+    # ------------------------------------------------------------------ shell
+    def _roundtrip(self, command: str, timeout: float) -> ExecResult:
+        shell = self._shell
+        assert shell is not None and shell.stdin is not None and shell.stdout is not None
+        token = f"__asb_{secrets.token_hex(8)}"
+        data = command.replace("\x00", "").encode("utf-8", errors="replace")
+        started = time.monotonic()
+        try:
+            shell.stdin.write(f"{token} {len(data)}\n".encode() + data)
+            shell.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise _ShellDied(str(exc)) from exc
+        marker = f"\n{token}:".encode()
+        out = CappedOutput(self.limits.output_bytes)
+        window = b""
+        fd = shell.stdout.fileno()
+        deadline = started + timeout
+        timed_out = False
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 and not timed_out:
+                timed_out = True
+                self.stop_processes(keep_kernel=True)
+                deadline = time.monotonic() + 2.0  # the shell should report the killed command at once
+                continue
+            if remaining <= 0:
+                raise _ShellDied("the shell did not come back after its command was killed")
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise _ShellDied("the shell exited")
+            out.add(chunk)
+            window = (window + chunk)[-(len(marker) + 16) :]
+            at = window.find(marker)
+            if at >= 0 and window.endswith(b"\n") and window.count(b"\n", at + 1) >= 1:
+                tail = window[at:]
+                code = int(tail[len(marker) :].split(b"\n", 1)[0] or b"1")
+                out.trim_end(len(tail))
+                return ExecResult(
+                    exit_code=124 if timed_out else code,
+                    output=out.text(),
+                    duration_s=time.monotonic() - started,
+                    timed_out=timed_out,
+                    truncated_bytes=out.cut,
+                )
+
+    def exec(self, command: str, timeout: float | None = None) -> ExecResult:
+        self._check_open()
+        timeout = float(timeout or self.limits.default_timeout_s)
+        restarted = False
+        if self._shell is None or self._shell.poll() is not None:
+            self._restart_shell()
+            restarted = True
+        try:
+            result = self._roundtrip(command, timeout)
+        except _ShellDied as exc:
+            self._restart_shell()
+            return ExecResult(
+                exit_code=137,
+                output=f"[the shell died ({exc}); a new one was started]",
+                duration_s=timeout,
+                timed_out="killed" in str(exc),
+                restarted=True,
+            )
+        if restarted:
+            result = ExecResult(**{**result.__dict__, "restarted": True})
+        return result
+
+    def _restart_shell(self) -> None:
+        self._stop_kernel()
+        if self._shell is not None:
+            _kill_tree(self._shell)
+        self._start_shell()
+
+    # ------------------------------------------------------------------ python
+    def _start_kernel(self) -> subprocess.Popen:
+        lim = self.limits
+        env_extra = {
+            "ASB_OUTPUT_BYTES": str(lim.output_bytes),
+            "ASB_RLIMIT_AS": str(lim.memory_bytes),
+            "ASB_RLIMIT_FSIZE": str(lim.file_size_bytes),
+            "ASB_RLIMIT_CPU": str(lim.cpu_seconds),
+        }
+        if self._uid is not None:
+            env_extra["ASB_RLIMIT_NPROC"] = str(lim.max_processes)
+        python = str(self._runtime / "bin" / "python")
+        env_args = [*self._env_args(), *(f"{k}={v}" for k, v in env_extra.items())]
+        if self._use_ns:
+            enter = ["nsenter", "-t", str(self._pid1), "--mount", "--pid", "--net", "--ipc", "--uts", "--root"]
+            if not self._root_host:
+                enter[1:1] = ["--user", "--preserve-credentials"]
+            command = [*enter, *self._privilege_drop(), *env_args, python, "-u", "/opt/asibench/kernel.py"]
+            cwd = None
+        else:
+            command = [*env_args, python, "-u", str(self._ctl / "kernel.py")]
+            cwd = self.workspace
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=cwd,
+            start_new_session=True,
+        )
+
+    def _stop_kernel(self) -> None:
+        kernel, self._kernel = self._kernel, None
+        if kernel is not None:
+            _kill_tree(kernel)
+
+    def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
+        self._check_open()
+        timeout = float(timeout or self.limits.default_timeout_s)
+        restarted = False
+        if self._kernel is None or self._kernel.poll() is not None:
+            restarted = self._kernel is not None
+            self._stop_kernel()
+            self._kernel = self._start_kernel()
+        kernel = self._kernel
+        assert kernel.stdin is not None and kernel.stdout is not None
+        started = time.monotonic()
+        ready: list = []
+        try:
+            kernel.stdin.write((json.dumps({"code": code}) + "\n").encode())
+            kernel.stdin.flush()
+            ready, _, _ = select.select([kernel.stdout], [], [], timeout)
+            line = kernel.stdout.readline() if ready else b""
+        except (BrokenPipeError, OSError):
+            line = b""
+        duration = time.monotonic() - started
+        if not line:
+            timed_out = not ready
+            self._stop_kernel()
+            self.stop_processes(keep_kernel=False)
+            reason = (
+                f"the Python interpreter was killed after {timeout:g} s"
+                if timed_out
+                else "the Python interpreter crashed"
+            )
+            return ExecResult(
+                exit_code=137 if timed_out else 1,
+                output=f"[{reason}; variables are lost, a fresh interpreter starts on the next call]",
+                duration_s=duration,
+                timed_out=timed_out,
+                restarted=restarted,
+            )
+        reply = json.loads(line)
+        output = reply["output"]
+        if restarted:
+            output = "[the previous Python interpreter had stopped; this ran in a fresh one]\n" + output
+        return ExecResult(
+            exit_code=0 if reply["ok"] else 1,
+            output=output,
+            duration_s=duration,
+            truncated_bytes=reply.get("truncated", 0),
+            restarted=restarted,
+        )
+
+    # ------------------------------------------------------------------ files
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        self._check_open()
+        return fsops.read_bytes(self.workspace, path, max_bytes or self.limits.collect_max_file_bytes)
+
+    def write_file(self, path: str, content: str | bytes) -> int:
+        self._check_open()
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        return fsops.write_bytes(self.workspace, path, data, self._uid, self.limits.file_size_bytes)
+
+    def list_files(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
+        self._check_open()
+        return fsops.list_entries(self.workspace, path, max_entries)
+
+    def collect(self, paths: list[str], dest: Path) -> CollectReport:
+        self._check_open()
+        self.stop_processes()
+        dest.mkdir(parents=True, exist_ok=True)
+        return fsops.collect_files(
+            self.workspace, paths, dest, self.limits.collect_max_file_bytes, self.limits.collect_max_total_bytes
+        )
+
+    # ------------------------------------------------------------------ teardown
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SandboxError("the sandbox is closed")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._stop_kernel()
+        if self._shell is not None:
+            _kill_tree(self._shell)
+            if not self._use_ns:
+                with contextlib.suppress(Exception):
+                    self.stop_processes()
+        self._shell = None
+        self._finalizer()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+class _ShellDied(Exception):
+    pass
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _py_version() -> str:
+    import sys
+
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        process.kill()
+    with contextlib.suppress(Exception):
+        process.wait(5)
+    for stream in (process.stdin, process.stdout):
+        with contextlib.suppress(Exception):
+            if stream:
+                stream.close()
+
+
+def _cleanup(base: Path, processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            _kill_tree(process)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+__all__ = ["LocalSandbox", "SandboxPathError", "namespaces_available"]
