@@ -164,7 +164,7 @@ def tasks_list(tasks_dir: TasksDirOpt = None, instances_dir: InstancesDirOpt = N
 
 @tasks_app.command("show")
 def tasks_show(
-    task_id: Annotated[str, typer.Argument(help="The task id, e.g. physics.damped_oscillator.")],
+    task_id: Annotated[str, typer.Argument(help="The task id, e.g. physics.damped_oscillator_fit.")],
     tasks_dir: TasksDirOpt = None,
     instances_dir: InstancesDirOpt = None,
 ) -> None:
