@@ -156,7 +156,8 @@ def test_custom_scorer_is_used_and_can_delegate(tmp_path: Path, dirs):
             "        inner = get_scorer('numerical').score(pred_dir, ref_dir, {'metric': 'exact_match', "
             "'pred_file': 'y.npy', 'ref_file': 'y_ref.npy', 'weight': 1.0})\n"
             "        w = config['weight']\n"
-            "        return ScoreDetail('my_scorer', inner.score * w, w, inner.passed, {'level': config['prompt_level']})\n"
+            "        level = config['prompt_level']\n"
+            "        return ScoreDetail('my_scorer', inner.score * w, w, inner.passed, {'level': level})\n"
         ),
     )
     report = evaluate(

@@ -41,7 +41,9 @@ def test_shell_state_persists(sandbox: LocalSandbox):
     assert sandbox.exec("export GREETING=hello; mkdir -p work && cd work").exit_code == 0
     result = sandbox.exec("pwd; echo $GREETING")
     assert result.output.split() == ["/workspace/work", "hello"]
-    assert sandbox.exec("exit 3").exit_code == 3 or sandbox.exec("true").restarted
+    ended = sandbox.exec("exit 3")
+    assert ended.restarted and "new shell" in ended.output
+    assert sandbox.exec("pwd").output.strip() == "/workspace"
 
 
 def test_exit_codes_and_stdin(sandbox: LocalSandbox):
@@ -114,11 +116,14 @@ def test_binary_output_is_decoded_safely(sandbox: LocalSandbox):
 
 
 def test_fork_bomb_is_contained(sandbox: LocalSandbox):
-    result = sandbox.exec(":(){ :|:& };:", timeout=3)
-    assert result.timed_out or result.exit_code != 0
-    assert sandbox.exec("echo fine").output.strip() == "fine"
-    count = int(sandbox.exec("ps -e --no-headers | wc -l").output.strip())
-    assert count < 10
+    result = sandbox.exec(":(){ :|:& };:", timeout=20)
+    assert not result.timed_out
+    time.sleep(2)
+    alive = len(sandbox.processes())
+    assert 10 < alive <= sandbox.limits.max_processes + 2  # the bomb ran, and the process limit capped it
+    assert sandbox.stop_processes() > 0
+    assert sandbox.processes() == []
+    assert sandbox.exec("echo fine").output.strip().endswith("fine")  # after any late output of the bomb
 
 
 def test_paths_outside_the_workspace(sandbox: LocalSandbox):
@@ -149,7 +154,8 @@ def test_collect_refuses_links_fifos_and_oversize(seed_dir: Path, tmp_path: Path
         box.exec("mkdir -p results && echo ok > results/good.csv && ln -s /etc/passwd secret.txt")
         box.exec("echo a > orig.txt && ln orig.txt hard.txt && mkfifo pipe.npy")
         box.exec(
-            "truncate -s 10G sparse.npy && ln -s /etc dirlink && python3 -c \"open('big.npy','wb').write(b'1'*2000000)\""
+            "truncate -s 900M sparse.npy && ln -s /etc dirlink && "
+            "python3 -c \"open('big.npy','wb').write(b'1'*2000000)\""
         )
         dest = tmp_path / "collected"
         report = box.collect(
@@ -228,7 +234,18 @@ def test_hostile_agent_cannot_reach_ground_truth_or_network(
         with LocalSandbox(seed_dir) as box:
             assert box.exec(f"cat {secret}").exit_code != 0
             assert box.exec(f"ls {secret.parent}").exit_code != 0
-            found = box.exec("find / -name '*_ref*' 2>/dev/null; find / -name 'generate_gt.py' 2>/dev/null; true")
+            names = (
+                "secret_ref.npy",
+                "*_ref.npy",
+                "instance_meta.json",
+                "generate_gt.py",
+                "task_eval.yaml",
+                "solve.py",
+            )
+            search = " -o ".join(f"-name '{n}'" for n in names)
+            found = box.exec(
+                f"find / -path /proc -prune -o \\( {search} \\) -print 2>/dev/null | grep -v site-packages; true"
+            )
             assert found.output.strip() == ""
             for module in ("asibench_env", "ai4sci_bench"):
                 result = box.exec(f"python3 -c 'import {module}'")

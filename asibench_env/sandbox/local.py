@@ -116,6 +116,7 @@ class LocalSandbox(Sandbox):
         self._pid1: int | None = None
         self._pidns: str | None = None
         self._kernel: subprocess.Popen | None = None
+        self._kernel_lost = False
         self._finalizer = weakref.finalize(self, _cleanup, self._base, [])
         try:
             self._prepare(seed_dir)
@@ -292,7 +293,7 @@ class LocalSandbox(Sandbox):
         raise SandboxError("the sandbox did not start within 10 s")
 
     # ------------------------------------------------------------------ processes
-    def _sandbox_pids(self) -> list[int]:
+    def processes(self) -> list[int]:
         """Host pids of every process in the sandbox except its init shell."""
         found = []
         for entry in os.listdir("/proc"):
@@ -315,7 +316,7 @@ class LocalSandbox(Sandbox):
         """Kill every process the agent started (the init shell stays); returns how many were killed."""
         killed = 0
         for _ in range(50):
-            pids = [p for p in self._sandbox_pids() if not (keep_kernel and self._is_kernel(p))]
+            pids = [p for p in self.processes() if not (keep_kernel and self._is_kernel(p))]
             if not pids:
                 break
             for sig in (signal.SIGSTOP, signal.SIGKILL):  # stopped processes cannot fork any more
@@ -390,14 +391,16 @@ class LocalSandbox(Sandbox):
         if self._shell is None or self._shell.poll() is not None:
             self._restart_shell()
             restarted = True
+        started = time.monotonic()
         try:
             result = self._roundtrip(command, timeout)
         except _ShellDied as exc:
             self._restart_shell()
             return ExecResult(
                 exit_code=137,
-                output=f"[the shell died ({exc}); a new one was started]",
-                duration_s=timeout,
+                output=f"[the shell ended ({exc}); a new shell was started: the working directory, variables "
+                "and background jobs are reset]",
+                duration_s=time.monotonic() - started,
                 timed_out="killed" in str(exc),
                 restarted=True,
             )
@@ -450,11 +453,12 @@ class LocalSandbox(Sandbox):
     def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
         self._check_open()
         timeout = float(timeout or self.limits.default_timeout_s)
-        restarted = False
+        restarted = self._kernel_lost
         if self._kernel is None or self._kernel.poll() is not None:
-            restarted = self._kernel is not None
+            restarted = restarted or self._kernel is not None
             self._stop_kernel()
             self._kernel = self._start_kernel()
+        self._kernel_lost = False
         kernel = self._kernel
         assert kernel.stdin is not None and kernel.stdout is not None
         started = time.monotonic()
@@ -471,6 +475,7 @@ class LocalSandbox(Sandbox):
             timed_out = not ready
             self._stop_kernel()
             self.stop_processes(keep_kernel=False)
+            self._kernel_lost = True
             reason = (
                 f"the Python interpreter was killed after {timeout:g} s"
                 if timed_out
