@@ -201,3 +201,63 @@ def test_every_builtin_task_is_registered_and_passes_the_checker():
             check_env(env.unwrapped, skip_render_check=True)
         finally:
             env.close()
+
+
+def test_dropped_env_leaves_no_process(make_env):
+    import gc
+    import subprocess
+
+    from asibench_env.envs.task_env import AsiBenchEnv
+
+    env = AsiBenchEnv("demo.line_fit", registry=make_env().registry, instance_cache=make_env().instance_cache)
+    env.reset(seed=0)
+    env.step({"tool": "bash", "arguments": {"command": "sleep 1234 &"}})
+    workspace = env.sandbox.workspace
+    del env
+    gc.collect()
+    assert not workspace.exists()
+    assert "sleep 1234" not in subprocess.run(["ps", "-eo", "args="], capture_output=True, text=True).stdout
+
+
+def test_crashing_generator_is_an_infra_error_in_the_runner(copy_task, tmp_path):
+    from asibench_env.agents import NullAgent
+    from asibench_env.envs.task_env import AsiBenchEnv
+    from asibench_env.runner import EpisodeSpec, run_episode
+    from asibench_env.tasks.instances import InstanceCache, InstanceGenerationError
+    from asibench_env.tasks.registry import TaskRegistry
+
+    task_dir = copy_task()
+    (task_dir / "generate_gt.py").write_text("raise SystemExit('generator exploded')\n")
+    registry = TaskRegistry([task_dir.parent.parent], include_builtin=False)
+    env = AsiBenchEnv("demo.line_fit", registry=registry, instance_cache=InstanceCache(tmp_path / "c"))
+    with pytest.raises(InstanceGenerationError, match="generator exploded"):
+        env.reset(seed=0)
+    result = run_episode(env, NullAgent(), EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "infra_error" and result.final_score is None
+    assert "generator exploded" in result.error
+
+
+def test_symlink_output_to_a_host_file_scores_zero(make_env):
+    env = make_env()
+    env.reset(seed=0)
+    env.step({"tool": "bash", "arguments": {"command": "mkdir -p results && ln -s /etc/passwd coef.npy"}})
+    _, reward, _, _, info = env.step({"tool": "submit"})
+    assert reward == 0.0 and "coef.npy" in info["refused_outputs"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "np.save('coef.npy', np.zeros(3))",  # wrong shape
+        "np.save('coef.npy', np.zeros(2, dtype=np.float32))",  # wrong dtype
+        "np.save('coef.npy', np.full(2, np.nan))",  # NaN
+        "open('coef.npy', 'w').write('garbage')",  # not an array
+    ],
+)
+def test_bad_outputs_score_zero(make_env, code):
+    env = make_env()
+    env.reset(seed=0)
+    env.step({"tool": "python", "arguments": {"code": "import numpy as np\n" + code}})
+    _, reward, terminated, _, info = env.step({"tool": "submit"})
+    assert terminated and reward == 0.0 and info["status"] == "scored"
+    assert not info["hard_gates_passed"]
