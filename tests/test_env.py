@@ -261,3 +261,37 @@ def test_bad_outputs_score_zero(make_env, code):
     _, reward, terminated, _, info = env.step({"tool": "submit"})
     assert terminated and reward == 0.0 and info["status"] == "scored"
     assert not info["hard_gates_passed"]
+
+
+def test_downloaded_instances_without_a_generator(copy_task, tmp_path, instance_cache, registry):
+    import shutil
+
+    from asibench_env.envs.task_env import AsiBenchEnv
+    from asibench_env.tasks.instances import sample_params
+    from asibench_env.tasks.registry import TaskRegistry
+
+    generated, _ = instance_cache.get(registry.get("demo.line_fit"), sample_params(registry.get("demo.line_fit"), 9))
+    downloads = tmp_path / "instances"
+    public = downloads / "demo.line_fit__n_coef2_n_points200_noise0.05_seed31415"
+    shutil.copytree(generated.path, public)
+    private = downloads / "demo.line_fit__n_coef2_n_points200_noise0.05_seed42"
+    shutil.copytree(generated.path, private)
+    shutil.rmtree(private / "reference")
+    task_dir = copy_task()
+    (task_dir / "generate_gt.py").unlink()  # like the official final tasks: fixed instances only
+    local = TaskRegistry([task_dir.parent.parent], [downloads], include_builtin=False)
+    env = AsiBenchEnv("demo.line_fit", registry=local)
+    try:
+        _, info = env.reset(options={"instance_id": public.name})
+        assert info["instance_id"] == public.name
+        env.step({"tool": "python", "arguments": {"code": SOLVE}})
+        _, reward, _, _, info = env.step({"tool": "submit"})
+        assert info["status"] == "scored" and reward > 0.99
+        _, info = env.reset(options={"instance_id": private.name})
+        _, reward, _, _, info = env.step({"tool": "submit"})
+        assert info["status"] == "infra_error" and info["final_score"] is None
+        assert "private split" in info["error"]
+        seen = {env.reset(seed=s)[1]["instance_id"] for s in range(4)}
+        assert seen == {public.name, private.name}
+    finally:
+        env.close()
