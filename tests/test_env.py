@@ -295,3 +295,25 @@ def test_downloaded_instances_without_a_generator(copy_task, tmp_path, instance_
         assert seen == {public.name, private.name}
     finally:
         env.close()
+
+
+def test_sync_vector_env(fixture_tasks_dir, instance_cache):
+    envs = gym.make_vec(
+        "asibench/Task-v0",
+        num_envs=2,
+        vectorization_mode="sync",
+        task_id="demo.line_fit",
+        tasks_dir=fixture_tasks_dir,
+        instance_cache=instance_cache,
+    )
+    try:
+        obs, info = envs.reset(seed=[0, 1])
+        assert len(obs) == 2 and info["instance_id"][0] != info["instance_id"][1]
+        obs, reward, terminated, truncated, info = envs.step(
+            [{"tool": "python", "arguments": {"code": SOLVE}}, '{"tool": "submit"}']
+        )
+        assert list(terminated) == [False, True] and reward[1] == 0.0
+        obs, reward, terminated, truncated, info = envs.step(['{"tool": "submit"}', '{"tool": "submit"}'])
+        assert terminated[0] and reward[0] > 0.99
+    finally:
+        envs.close()
