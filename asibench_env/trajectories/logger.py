@@ -1,0 +1,165 @@
+"""TrajectoryLogger: a Gymnasium wrapper that records every step and episode of any asibench env."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from asibench_env import __version__
+from asibench_env.trajectories.writer import DEFAULT_MAX_OBSERVATION_CHARS, TrajectoryWriter, truncate_observation
+
+MODEL_FIELDS = (
+    "model",
+    "model_messages_json",
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "cost_usd",
+    "logprobs_json",
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _raw_action(action: Any) -> str:
+    if isinstance(action, str):
+        return action
+    if hasattr(action, "model_dump_json"):
+        return action.model_dump_json()
+    try:
+        return json.dumps(action, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(action)
+
+
+class TrajectoryLogger(gym.Wrapper):
+    """Logs steps and episodes to ``out_dir/trajectories`` as Parquet, one file per finished episode.
+
+    Only the current episode is held in memory. Agents that call models can attach the turn's
+    messages, token counts, cost and logprobs with :meth:`annotate` before each ``step``.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        out_dir: str | Path,
+        *,
+        run_id: str | None = None,
+        agent: str | None = None,
+        model: str | None = None,
+        max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS,
+    ):
+        super().__init__(env)
+        self.run_id = run_id or uuid.uuid4().hex[:12]
+        self.writer = TrajectoryWriter(Path(out_dir), self.run_id)
+        self.agent = agent
+        self.model = model
+        self.max_observation_chars = max_observation_chars
+        self._steps: list[dict[str, Any]] = []
+        self._context: dict[str, Any] | None = None
+        self._pending: dict[str, Any] = {}
+
+    def annotate(self, **fields: Any) -> None:
+        """Model metadata for the next step (keys from MODEL_FIELDS; dicts and lists are stored as JSON)."""
+        unknown = set(fields) - set(MODEL_FIELDS) - {"model_messages", "logprobs"}
+        if unknown:
+            raise ValueError(f"unknown step fields {sorted(unknown)}; use {', '.join(MODEL_FIELDS)}")
+        if "model_messages" in fields:
+            fields["model_messages_json"] = json.dumps(fields.pop("model_messages"), ensure_ascii=False, default=str)
+        if "logprobs" in fields:
+            fields["logprobs_json"] = json.dumps(fields.pop("logprobs"), default=str)
+        self._pending.update(fields)
+
+    def reset(self, **kwargs: Any):
+        observation, info = self.env.reset(**kwargs)
+        self._steps = []
+        self._pending = {}
+        self._context = {
+            "run_id": self.run_id,
+            "episode_id": uuid.uuid4().hex,
+            "task_id": info.get("task_id", "unknown"),
+            "instance_id": info.get("instance_id", "unknown"),
+            "prompt_level": info.get("level", "unknown"),
+            "seed": info.get("seed"),
+        }
+        return observation, info
+
+    def step(self, action: Any):
+        started = _now()
+        observation, reward, terminated, truncated, info = self.env.step(action)
+        if self._context is not None:
+            stored, chars, cut = truncate_observation(observation, self.max_observation_chars)
+            arguments = info.get("arguments")
+            row = {
+                **self._context,
+                "step_index": len(self._steps),
+                "action_raw": _raw_action(action),
+                "tool": info.get("tool"),
+                "arguments_json": json.dumps(arguments, ensure_ascii=False) if arguments is not None else None,
+                "action_error": info.get("action_error"),
+                "observation": stored,
+                "observation_chars": chars,
+                "observation_truncated": cut,
+                "exit_code": info.get("exit_code"),
+                "timed_out": info.get("timed_out"),
+                "tool_duration_s": info.get("duration_s"),
+                "reward": float(reward),
+                "terminated": bool(terminated),
+                "truncated": bool(truncated),
+                "started_at": started,
+                "ended_at": _now(),
+                "model": self.model,
+                **self._pending,
+            }
+            self._pending = {}
+            self._steps.append(row)
+            if (terminated or truncated) and "episode" in info:
+                self._flush(info)
+        return observation, reward, terminated, truncated, info
+
+    def _flush(self, info: dict[str, Any]) -> None:
+        assert self._context is not None
+        result = info["episode"]
+        sandbox = result.sandbox or {}
+        episode = {
+            **{k: self._context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")},
+            "task_version": result.task_version,
+            "parameters_json": json.dumps(result.parameters, sort_keys=True, default=str),
+            "agent": self.agent,
+            "model": self.model,
+            "status": result.status,
+            "end_reason": result.end_reason,
+            "final_score": result.final_score,
+            "max_possible_score": result.max_possible_score,
+            "hard_gates_passed": result.hard_gates_passed,
+            "soft_gate_failures": result.soft_gate_failures,
+            "gate_results_json": json.dumps(result.gate_results, default=str),
+            "score_results_json": json.dumps(result.score_results, default=str),
+            "score_error": result.score_error,
+            "error": result.error,
+            "steps": result.steps,
+            "wall_time_s": result.wall_time_s,
+            "input_tokens": _total(self._steps, "input_tokens"),
+            "output_tokens": _total(self._steps, "output_tokens"),
+            "cost_usd": _total(self._steps, "cost_usd"),
+            "sandbox_backend": sandbox.get("backend"),
+            "sandbox_isolation": sandbox.get("level"),
+            "package_version": __version__,
+            "artifacts": [a.model_dump() for a in result.artifacts],
+            "finished_at": _now(),
+        }
+        self.writer.write_episode(self._steps, episode)
+        self._steps = []
+        self._context = None
+
+
+def _total(rows: list[dict[str, Any]], key: str) -> float | int | None:
+    values = [row[key] for row in rows if row.get(key) is not None]
+    return sum(values) if values else None
