@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from asibench_env.agents.base import Agent
@@ -20,6 +22,7 @@ from asibench_env.run_metadata import SandboxProvenance, collect_run_metadata, s
 from asibench_env.sandbox.base import SandboxError
 from asibench_env.tasks.instances import InstanceGenerationError
 from asibench_env.tasks.registry import TaskRegistry
+from asibench_env.trajectories import TrajectoryLogger
 
 logger = logging.getLogger(__name__)
 
@@ -76,15 +79,30 @@ def _failed(spec: EpisodeSpec, env: AsiBenchEnv, status: str, error: str, steps:
     )
 
 
-def run_episode(env: AsiBenchEnv, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
-    """Run one episode to its end; never raises for agent or infrastructure failures."""
+def _record(env: gym.Env, result: EpisodeResult) -> EpisodeResult:
+    """Log an episode that did not end through the env (so the trajectory logger did not see its end)."""
+    layer = env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, TrajectoryLogger):
+            layer.record_result(result)
+            break
+        layer = layer.env
+    return result
+
+
+def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
+    """Run one episode to its end; never raises for agent or infrastructure failures.
+
+    ``env`` is an :class:`AsiBenchEnv`, possibly wrapped (e.g. in a TrajectoryLogger).
+    """
+    base: AsiBenchEnv = env.unwrapped  # type: ignore[assignment]
     started = time.monotonic()
     steps = 0
     try:
         observation, info = env.reset(seed=spec.seed, options={"level": spec.level})
     except (InstanceGenerationError, SandboxError, InfraError, OSError) as exc:
         logger.warning("reset failed for %s: %s", spec, exc)
-        return _failed(spec, env, "infra_error", f"reset failed: {exc}", steps, started)
+        return _record(env, _failed(spec, base, "infra_error", f"reset failed: {exc}", steps, started))
     try:
         agent.reset(observation, info)
         while True:
@@ -95,10 +113,10 @@ def run_episode(env: AsiBenchEnv, agent: Agent, spec: EpisodeSpec) -> EpisodeRes
                 agent.end(reward, info)
                 return info["episode"]
     except InfraError as exc:
-        return _failed(spec, env, "infra_error", str(exc), steps, started)
+        return _record(env, _failed(spec, base, "infra_error", str(exc), steps, started))
     except Exception as exc:  # noqa: BLE001 - an agent bug ends its own episode, not the run
         logger.exception("agent %s failed on %s", getattr(agent, "name", "?"), spec)
-        return _failed(spec, env, "agent_error", f"{type(exc).__name__}: {exc}", steps, started)
+        return _record(env, _failed(spec, base, "agent_error", f"{type(exc).__name__}: {exc}", steps, started))
     finally:
         env.close()
 
@@ -118,7 +136,8 @@ def run_batch(
     results_dir = Path(out_dir) / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     results: list[EpisodeResult] = []
-    envs: dict[tuple[str, str], AsiBenchEnv] = {}
+    envs: dict[tuple[str, str], gym.Env] = {}
+    run_id = uuid.uuid4().hex[:12]
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -132,7 +151,14 @@ def run_batch(
         for spec in specs:
             key = (spec.task_id, spec.level)
             if key not in envs:
-                envs[key] = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **(env_kwargs or {}))
+                base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **(env_kwargs or {}))
+                envs[key] = TrajectoryLogger(
+                    base,
+                    out_dir,
+                    run_id=run_id,
+                    agent=(agent_config or {}).get("name"),
+                    model=(agent_config or {}).get("model"),
+                )
             agent = make_agent()
             result = run_episode(envs[key], agent, spec)
             write_result(results_dir, result, agent.name, agent_config=agent_config)

@@ -108,3 +108,47 @@ def test_annotate_rejects_unknown_fields(make_env, tmp_path: Path):
     env = TrajectoryLogger(make_env(), tmp_path)
     with pytest.raises(ValueError, match="unknown step fields"):
         env.annotate(temperature=0.3)
+
+
+class RaisingAgent:
+    """Takes one step, then fails like a buggy agent."""
+
+    name = "raising"
+
+    def reset(self, observation, info):
+        self.calls = 0
+
+    def act(self, observation, info):
+        self.calls += 1
+        if self.calls > 1:
+            raise RuntimeError("agent bug")
+        return {"tool": "bash", "arguments": {"command": "echo one step"}}
+
+    def end(self, reward, info):
+        pass
+
+
+def test_run_batch_logs_every_episode_including_failures(registry, instance_cache, tmp_path: Path):
+    from asibench_env.agents import OracleAgent
+    from asibench_env.runner import plan_episodes, run_batch
+
+    out = tmp_path / "batch"
+    specs = plan_episodes(["demo.line_fit"], ["B3"], [0, 1])
+    agents = iter([OracleAgent(registry), RaisingAgent()])
+    results = run_batch(
+        specs,
+        lambda: next(agents),
+        out,
+        registry=registry,
+        show_progress=False,
+        env_kwargs={"instance_cache": instance_cache},
+        agent_config={"name": "mixed"},
+    )
+    assert [r.status for r in results] == ["scored", "agent_error"]
+    episodes = load(out, "episodes").to_table().to_pylist()
+    assert sorted(e["status"] for e in episodes) == ["agent_error", "scored"]
+    failed = next(e for e in episodes if e["status"] == "agent_error")
+    assert "agent bug" in failed["error"] and failed["final_score"] == 0.0
+    steps = load(out).to_table().to_pylist()
+    assert sum(s["episode_id"] == failed["episode_id"] for s in steps) == 1
+    assert {e["run_id"] for e in episodes} == {s["run_id"] for s in steps}

@@ -121,15 +121,26 @@ class TrajectoryLogger(gym.Wrapper):
             self._pending = {}
             self._steps.append(row)
             if (terminated or truncated) and "episode" in info:
-                self._flush(info)
+                self.record_result(info["episode"])
         return observation, reward, terminated, truncated, info
 
-    def _flush(self, info: dict[str, Any]) -> None:
-        assert self._context is not None
-        result = info["episode"]
+    def record_result(self, result: Any) -> None:
+        """Write the current episode with this :class:`~asibench_env.episode.EpisodeResult`.
+
+        The env calls this itself at the end of an episode; a runner calls it for episodes that ended
+        another way (the agent raised, the reset failed), so that those are in the dataset too.
+        """
+        context = self._context or {
+            "run_id": self.run_id,
+            "episode_id": uuid.uuid4().hex,
+            "task_id": result.task_id,
+            "instance_id": result.instance_id,
+            "prompt_level": result.prompt_level,
+            "seed": result.seed,
+        }
         sandbox = result.sandbox or {}
         episode = {
-            **{k: self._context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")},
+            **{k: context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")},
             "task_version": result.task_version,
             "parameters_json": json.dumps(result.parameters, sort_keys=True, default=str),
             "agent": self.agent,
