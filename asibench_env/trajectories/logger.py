@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +23,6 @@ MODEL_FIELDS = (
     "cost_usd",
     "logprobs_json",
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _raw_action(action: Any) -> str:
@@ -62,7 +59,7 @@ class TrajectoryLogger(gym.Wrapper):
         self.agent = agent
         self.model = model
         self.max_observation_chars = max_observation_chars
-        self._steps: list[dict[str, Any]] = []
+        self._steps: list[tuple] = []  # raw step records, serialised when the episode ends
         self._context: dict[str, Any] | None = None
         self._pending: dict[str, Any] = {}
 
@@ -92,37 +89,59 @@ class TrajectoryLogger(gym.Wrapper):
         return observation, info
 
     def step(self, action: Any):
-        started = _now()
+        started = time.time()
         observation, reward, terminated, truncated, info = self.env.step(action)
         if self._context is not None:
-            stored, chars, cut = truncate_observation(observation, self.max_observation_chars)
-            arguments = info.get("arguments")
-            row = {
-                **self._context,
-                "step_index": len(self._steps),
-                "action_raw": _raw_action(action),
-                "tool": info.get("tool"),
-                "arguments_json": json.dumps(arguments, ensure_ascii=False) if arguments is not None else None,
-                "action_error": info.get("action_error"),
-                "observation": stored,
-                "observation_chars": chars,
-                "observation_truncated": cut,
-                "exit_code": info.get("exit_code"),
-                "timed_out": info.get("timed_out"),
-                "tool_duration_s": info.get("duration_s"),
-                "reward": float(reward),
-                "terminated": bool(terminated),
-                "truncated": bool(truncated),
-                "started_at": started,
-                "ended_at": _now(),
-                "model": self.model,
-                **self._pending,
-            }
+            # Only cheap work here: serialisation waits for the end of the episode.
+            self._steps.append(
+                (
+                    action,
+                    observation,
+                    float(reward),
+                    bool(terminated),
+                    bool(truncated),
+                    info,
+                    started,
+                    time.time(),
+                    self._pending,
+                )
+            )
             self._pending = {}
-            self._steps.append(row)
             if (terminated or truncated) and "episode" in info:
                 self.record_result(info["episode"])
         return observation, reward, terminated, truncated, info
+
+    def _step_rows(self, context: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = []
+        for index, (action, observation, reward, terminated, truncated, info, started, ended, extra) in enumerate(
+            self._steps
+        ):
+            stored, chars, cut = truncate_observation(observation, self.max_observation_chars)
+            arguments = info.get("arguments")
+            rows.append(
+                {
+                    **context,
+                    "step_index": index,
+                    "action_raw": _raw_action(action),
+                    "tool": info.get("tool"),
+                    "arguments_json": json.dumps(arguments, ensure_ascii=False) if arguments is not None else None,
+                    "action_error": info.get("action_error"),
+                    "observation": stored,
+                    "observation_chars": chars,
+                    "observation_truncated": cut,
+                    "exit_code": info.get("exit_code"),
+                    "timed_out": info.get("timed_out"),
+                    "tool_duration_s": info.get("duration_s"),
+                    "reward": reward,
+                    "terminated": terminated,
+                    "truncated": truncated,
+                    "started_at": datetime.fromtimestamp(started, UTC),
+                    "ended_at": datetime.fromtimestamp(ended, UTC),
+                    "model": self.model,
+                    **extra,
+                }
+            )
+        return rows
 
     def record_result(self, result: Any) -> None:
         """Write the current episode with this :class:`~asibench_env.episode.EpisodeResult`.
@@ -164,13 +183,16 @@ class TrajectoryLogger(gym.Wrapper):
             "sandbox_isolation": sandbox.get("level"),
             "package_version": __version__,
             "artifacts": [a.model_dump() for a in result.artifacts],
-            "finished_at": _now(),
+            "finished_at": datetime.now(UTC),
         }
-        self.writer.write_episode(self._steps, episode)
+        step_rows = self._step_rows(
+            {k: context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")}
+        )
+        self.writer.write_episode(step_rows, episode)
         self._steps = []
         self._context = None
 
 
-def _total(rows: list[dict[str, Any]], key: str) -> float | int | None:
-    values = [row[key] for row in rows if row.get(key) is not None]
+def _total(steps: list[tuple], key: str) -> float | int | None:
+    values = [step[-1][key] for step in steps if step[-1].get(key) is not None]
     return sum(values) if values else None
