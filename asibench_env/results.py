@@ -40,7 +40,7 @@ def result_document(
         "hard_gates_passed": result.hard_gates_passed,
         "soft_gate_failures": result.soft_gate_failures,
         "gate_results": result.gate_results,
-        "score_results": result.score_results,
+        "score_results": result.score_results if result.final_score is not None else [_unscored(result)],
         "final_score": result.final_score,
         "max_possible_score": result.max_possible_score,
         "execution_time_seconds": round(result.wall_time_s, 6),
@@ -65,6 +65,18 @@ def result_document(
             "error_message": result.error,
             "status": _OFFICIAL_STATUS[result.status],
         },
+    }
+
+
+def _unscored(result: EpisodeResult) -> dict[str, Any]:
+    """The official marker for a result that must stay out of every mean (here: an infrastructure failure)."""
+    return {
+        "scorer_name": "unscored_submission",
+        "score": 0.0,
+        "max_score": result.max_possible_score,
+        "passed": False,
+        "details": {"unscored_submission": True, "episode_status": result.status, "reason": result.error},
+        "message": f"not scored: {result.error}",
     }
 
 

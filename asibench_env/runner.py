@@ -17,6 +17,7 @@ from asibench_env.agents.base import Agent
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.episode import EpisodeResult
 from asibench_env.errors import InfraError
+from asibench_env.reports import EpisodeSummary, write_batch_records
 from asibench_env.results import write_result
 from asibench_env.run_metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
 from asibench_env.sandbox.base import SandboxError
@@ -136,6 +137,7 @@ def run_batch(
     results_dir = Path(out_dir) / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     results: list[EpisodeResult] = []
+    names: list[str] = []
     envs: dict[tuple[str, str], gym.Env] = {}
     run_id = uuid.uuid4().hex[:12]
     progress = Progress(
@@ -160,9 +162,11 @@ def run_batch(
                     model=(agent_config or {}).get("model"),
                 )
             agent = make_agent()
+            envs[key].agent = agent.name  # the trajectory logger records who played each episode
             result = run_episode(envs[key], agent, spec)
             write_result(results_dir, result, agent.name, agent_config=agent_config)
             results.append(result)
+            names.append(agent.name)
             if on_result:
                 on_result(result)
             scored = [r.final_score for r in results if r.final_score is not None]
@@ -172,7 +176,22 @@ def run_batch(
     for env in envs.values():
         env.close()
     _write_metadata(out_dir, specs, registry, results, (env_kwargs or {}).get("sandbox", "local"), agent_config)
+    write_batch_records(out_dir, [summary_of(r, name, agent_config) for r, name in zip(results, names, strict=True)])
     return results
+
+
+def summary_of(result: EpisodeResult, agent_name: str, agent_config: dict[str, Any] | None) -> EpisodeSummary:
+    """The report view of an episode."""
+    return EpisodeSummary(
+        task_id=result.task_id,
+        prompt_level=result.prompt_level,
+        status=result.status,
+        final_score=result.final_score,
+        hard_gates_passed=result.hard_gates_passed,
+        soft_gate_failures=result.soft_gate_failures,
+        agent=agent_name,
+        model=(agent_config or {}).get("model"),
+    )
 
 
 def _write_metadata(

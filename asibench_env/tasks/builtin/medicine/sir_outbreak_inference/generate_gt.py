@@ -33,8 +33,7 @@ def daily_incidence(beta: float, gamma: float, population: float, i0: float, day
         return [-infection, infection - gamma * i]
 
     grid = np.arange(days + 1, dtype=float)
-    sol = solve_ivp(rhs, (0.0, float(days)), [population - i0, i0], t_eval=grid, rtol=1e-9, atol=1e-6,
-                    method="LSODA")
+    sol = solve_ivp(rhs, (0.0, float(days)), [population - i0, i0], t_eval=grid, rtol=1e-9, atol=1e-6, method="LSODA")
     return -np.diff(sol.y[0])
 
 
@@ -78,14 +77,17 @@ def main() -> None:
         writer.writerow(["day", "weekday", "reported_cases", "tests_performed"])
         for day in range(observed_days):
             writer.writerow([day + 1, weekdays[day % 7], int(reported[day]), int(tests[day])])
-    info = {"population": int(population), "reporting_fraction": reporting, "first_day": 1,
-            "forecast_days": horizon}
+    info = {"population": int(population), "reporting_fraction": reporting, "first_day": 1, "forecast_days": horizon}
     (out / "data" / "outbreak_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     np.save(out / "reference" / "parameters_ref.npy", np.array([beta, gamma, r0], dtype=np.float64))
     np.save(out / "reference" / "forecast_ref.npy", expected[observed_days:].astype(np.float64))
 
-    values = {"observed_days": observed_days, "horizon": horizon, "first_forecast_day": observed_days + 1,
-              "last_forecast_day": observed_days + horizon}
+    values = {
+        "observed_days": observed_days,
+        "horizon": horizon,
+        "first_forecast_day": observed_days + 1,
+        "last_forecast_day": observed_days + horizon,
+    }
     for level in ("b1", "b2", "b3", "b4"):
         text = (HERE / f"prompt_{level}.md").read_text(encoding="utf-8")
         (out / f"prompt_{level}.md").write_text(render(text, values), encoding="utf-8")

@@ -1,0 +1,212 @@
+"""Batch records in the ASI-Bench layout: batch_overview, task_scoreboard, task_level_long (.json, .csv, .md).
+
+Means are over scored episodes only; episodes that ended in ``infra_error`` are counted in their own
+column and never enter a mean. A value that has no scored episode behind it is empty, never 0.0.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+LEVELS = ("b1", "b2", "b3", "b4")
+
+
+class EpisodeSummary(BaseModel):
+    """What the reports need of one episode (built from EpisodeResult or a Parquet episodes row)."""
+
+    task_id: str
+    prompt_level: str
+    status: str
+    final_score: float | None
+    hard_gates_passed: bool | None = None
+    soft_gate_failures: int | None = 0
+    agent: str | None = None
+    model: str | None = None
+    cost_usd: float | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.status != "infra_error" and self.final_score is not None
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _std(values: list[float]) -> float | None:
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) if len(values) > 1 else 0.0
+
+
+def _level_columns(episodes: list[EpisodeSummary]) -> dict[str, str]:
+    by_level: dict[str, list[float]] = defaultdict(list)
+    for e in episodes:
+        if e.scored:
+            by_level[e.prompt_level.lower()].append(e.final_score)  # type: ignore[arg-type]
+    return {level: _fmt(_mean(by_level.get(level, []))) for level in LEVELS}
+
+
+def build_tables(episodes: Iterable[EpisodeSummary], generated_at: str | None = None) -> dict[str, list[dict]]:
+    """The three tables as lists of rows (strings for numbers, as written to CSV)."""
+    episodes = list(episodes)
+    generated_at = generated_at or datetime.now(UTC).replace(microsecond=0).isoformat()
+    by_agent: dict[str, list[EpisodeSummary]] = defaultdict(list)
+    for e in episodes:
+        by_agent[e.agent or "unknown"].append(e)
+    overview, scoreboard, long_rows = [], [], []
+    for agent, rows in sorted(by_agent.items()):
+        scored = [e for e in rows if e.scored]
+        costs = [e.cost_usd for e in rows if e.cost_usd is not None]
+        identity = {"agent_label": agent, "agent_name": agent, "model_name": rows[0].model or ""}
+        overview.append(
+            {
+                **identity,
+                "n_tasks": len({e.task_id for e in rows}),
+                "n_instances": len(rows),
+                "n_scored": len(scored),
+                "infra_errors": len(rows) - len(scored),
+                "overall_mean_score": _fmt(_mean([e.final_score for e in scored])),  # type: ignore[misc]
+                "hard_gate_failures": sum(1 for e in scored if not e.hard_gates_passed),
+                "soft_gate_warnings": sum(
+                    1
+                    for e in scored
+                    if e.hard_gates_passed and (e.soft_gate_failures or 0) > 0 and (e.final_score or 0) > 0
+                ),
+                **_level_columns(rows),
+                "mean_cost_usd": _fmt(_mean(costs), 6),
+                "generated_at": generated_at,
+            }
+        )
+        by_task: dict[str, list[EpisodeSummary]] = defaultdict(list)
+        for e in rows:
+            by_task[e.task_id].append(e)
+        for task_id, task_rows in sorted(by_task.items()):
+            scores = [e.final_score for e in task_rows if e.scored]
+            scored_rows = [e for e in task_rows if e.scored]
+            scoreboard.append(
+                {
+                    **identity,
+                    "task_id": task_id,
+                    "n_instances": len(task_rows),
+                    "infra_errors": len(task_rows) - len(scores),
+                    "mean_score": _fmt(_mean(scores)),  # type: ignore[arg-type]
+                    "min_score": _fmt(min(scores) if scores else None),  # type: ignore[type-var]
+                    "max_score": _fmt(max(scores) if scores else None),  # type: ignore[type-var]
+                    "std_score": _fmt(_std(scores)),  # type: ignore[arg-type]
+                    "gates_pass_rate": _fmt(_mean([1.0 if e.hard_gates_passed else 0.0 for e in scored_rows]), 3),
+                    **_level_columns(task_rows),
+                    "generated_at": generated_at,
+                }
+            )
+            by_level: dict[str, list[EpisodeSummary]] = defaultdict(list)
+            for e in task_rows:
+                by_level[e.prompt_level.lower()].append(e)
+            for level, level_rows in sorted(by_level.items()):
+                scored_level = [e for e in level_rows if e.scored]
+                long_rows.append(
+                    {
+                        **identity,
+                        "task_id": task_id,
+                        "prompt_level": level,
+                        "n_instances": len(level_rows),
+                        "infra_errors": len(level_rows) - len(scored_level),
+                        "mean_score": _fmt(_mean([e.final_score for e in scored_level])),  # type: ignore[misc]
+                        "gates_pass_rate": _fmt(_mean([1.0 if e.hard_gates_passed else 0.0 for e in scored_level]), 3),
+                        "mean_cost_usd": _fmt(_mean([e.cost_usd for e in level_rows if e.cost_usd is not None]), 6),
+                        "generated_at": generated_at,
+                    }
+                )
+    return {"batch_overview": overview, "task_scoreboard": scoreboard, "task_level_long": long_rows}
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _markdown(name: str, rows: list[dict[str, Any]]) -> str:
+    title = name.replace("_", " ").capitalize()
+    if not rows:
+        return f"# {title}\n\n(no episodes)\n"
+    columns = [c for c in rows[0] if c != "generated_at"]
+    lines = [
+        f"# {title}",
+        "",
+        f"Generated at {rows[0]['generated_at']}. Empty cells have no scored episode.",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_batch_records(out_dir: Path, episodes: Iterable[EpisodeSummary]) -> list[Path]:
+    """Write ``out_dir/batch_records/<table>.{json,csv,md}`` atomically; returns the paths."""
+    import json
+
+    folder = Path(out_dir) / "batch_records"
+    written = []
+    for name, rows in build_tables(episodes).items():
+        for suffix, text in (
+            ("json", json.dumps(rows, indent=2) + "\n"),
+            ("csv", _csv_text(rows)),
+            ("md", _markdown(name, rows)),
+        ):
+            path = folder / f"{name}.{suffix}"
+            _atomic_text(path, text)
+            written.append(path)
+    return written
+
+
+def summaries_from_parquet(run_dir: Path) -> list[EpisodeSummary]:
+    """Episode summaries from the run's Parquet episodes table."""
+    from asibench_env.trajectories import load
+
+    table = load(run_dir, "episodes").to_table(
+        columns=[
+            "task_id",
+            "prompt_level",
+            "status",
+            "final_score",
+            "hard_gates_passed",
+            "soft_gate_failures",
+            "agent",
+            "model",
+            "cost_usd",
+        ]
+    )
+    return [EpisodeSummary.model_validate(row) for row in table.to_pylist()]
