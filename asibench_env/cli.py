@@ -62,13 +62,27 @@ def run(
     max_steps: Annotated[int, typer.Option(help="Step budget per episode.")] = 100,
     max_wall_time: Annotated[float, typer.Option(help="Wall-time budget per episode, in seconds.")] = 3600.0,
     param_mode: Annotated[str, typer.Option(help="'default' parameters or 'random' draws per seed.")] = "default",
+    concurrency: Annotated[int, typer.Option(help="Episodes run in parallel.", min=1)] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue a stopped run in --out; skip finished episodes.")
+    ] = False,
+    max_retries: Annotated[
+        int, typer.Option(help="Retries of an episode that ends in an infrastructure error.", min=0)
+    ] = 1,
+    allow_mixed: Annotated[
+        bool, typer.Option("--allow-mixed", help="Resume a run written by another version.")
+    ] = False,
     tasks_dir: TasksDirOpt = None,
     instances_dir: InstancesDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
-    """Run an agent over tasks x levels x seeds and print a score table."""
+    """Run an agent over tasks x levels x seeds and print a score table.
+
+    Writes DIR/run_metadata.json, DIR/results/, DIR/batch_records/ and DIR/trajectories/ (Parquet).
+    """
     from asibench_env.agents import make_agent
-    from asibench_env.runner import parse_seeds, plan_episodes, run_batch
+    from asibench_env.batch import RunDirError, run_batch
+    from asibench_env.runner import parse_seeds, plan_episodes
     from asibench_env.tasks.registry import UnknownTaskError
 
     registry = _registry(tasks_dir, instances_dir)
@@ -91,25 +105,50 @@ def run(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--agent") from exc
     console.print(f"Running [bold]{agent}[/] on {len(selected)} task(s), {len(specs)} episode(s) -> {out}")
-    results = run_batch(
-        specs,
-        lambda: make_agent(agent, **agent_kwargs),
-        out,
-        registry=registry,
-        env_kwargs={
-            "sandbox": sandbox,
-            "max_steps": max_steps,
-            "max_wall_time_s": max_wall_time,
-            "param_mode": param_mode,
-        },
-        show_progress=not quiet,
-        agent_config={"name": agent},
-    )
+    try:
+        outcome = run_batch(
+            specs,
+            lambda: make_agent(agent, **agent_kwargs),
+            out,
+            registry=registry,
+            concurrency=concurrency,
+            resume=resume,
+            max_retries=max_retries,
+            allow_mixed=allow_mixed,
+            env_kwargs={
+                "sandbox": sandbox,
+                "max_steps": max_steps,
+                "max_wall_time_s": max_wall_time,
+                "param_mode": param_mode,
+            },
+            show_progress=not quiet,
+            agent_config={"name": agent},
+        )
+    except RunDirError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--out") from exc
+    results = outcome.results
+    if outcome.skipped:
+        console.print(f"Skipped {outcome.skipped} episode(s) already finished in {out}")
     console.print(score_table(results))
     infra = sum(r.status == "infra_error" for r in results)
     if infra:
         console.print(f"[yellow]{infra} episode(s) ended in infra_error (excluded from means); see {out}/results[/]")
-    console.print(f"Results: {out / 'results'}")
+    console.print(f"Results: {out / 'results'}; reports: {out / 'batch_records'}; trajectories: {out / 'trajectories'}")
+    if outcome.interrupted:
+        console.print("[yellow]Interrupted: finished episodes are saved; continue with --resume[/]")
+        raise typer.Exit(130)
+
+
+@app.command()
+def report(out: Annotated[Path, typer.Argument(help="A run folder with a trajectories/ dataset.")]) -> None:
+    """Rebuild results/ and batch_records/ of a run from its Parquet episodes alone."""
+    from asibench_env.reports import rebuild_from_parquet
+
+    try:
+        written = rebuild_from_parquet(out)
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc), param_hint="OUT") from exc
+    console.print(f"Rebuilt {len(written)} file(s) under {out}")
 
 
 def score_table(results: list[EpisodeResult]) -> Table:

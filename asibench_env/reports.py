@@ -193,20 +193,79 @@ def write_batch_records(out_dir: Path, episodes: Iterable[EpisodeSummary]) -> li
 
 
 def summaries_from_parquet(run_dir: Path) -> list[EpisodeSummary]:
-    """Episode summaries from the run's Parquet episodes table."""
+    """Episode summaries from the run's Parquet episodes table (the last attempt of each episode)."""
     from asibench_env.trajectories import load
 
-    table = load(run_dir, "episodes").to_table(
-        columns=[
-            "task_id",
-            "prompt_level",
-            "status",
-            "final_score",
-            "hard_gates_passed",
-            "soft_gate_failures",
-            "agent",
-            "model",
-            "cost_usd",
-        ]
-    )
-    return [EpisodeSummary.model_validate(row) for row in table.to_pylist()]
+    rows = load(run_dir, "episodes").to_table().to_pylist()
+    latest: dict[tuple, dict] = {}
+    for row in sorted(rows, key=lambda r: r["finished_at"]):
+        latest[(row["agent"], row["task_id"], row["prompt_level"], row["seed"], row["instance_id"])] = row
+    return [EpisodeSummary.model_validate(row) for row in latest.values()]
+
+
+def summaries_from_results(run_dir: Path) -> list[EpisodeSummary]:
+    """Episode summaries from the run's result files."""
+    import json
+
+    summaries = []
+    for path in sorted((Path(run_dir) / "results").glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        summaries.append(
+            EpisodeSummary(
+                task_id=doc["task_id"],
+                prompt_level=doc["prompt_level"],
+                status=doc.get("episode_status", "scored"),
+                final_score=doc.get("final_score"),
+                hard_gates_passed=doc.get("hard_gates_passed"),
+                soft_gate_failures=doc.get("soft_gate_failures"),
+                agent=doc.get("agent_name"),
+                model=(doc.get("provenance", {}).get("agent_config") or {}).get("model"),
+            )
+        )
+    return summaries
+
+
+def rebuild_from_parquet(run_dir: Path) -> list[Path]:
+    """Rewrite ``results/`` and ``batch_records/`` from the Parquet episodes table alone."""
+    import json
+
+    from asibench_env.episode import ArtifactRecord, EpisodeResult
+    from asibench_env.results import write_result
+    from asibench_env.trajectories import load
+
+    rows = load(run_dir, "episodes").to_table().to_pylist()
+    written = []
+    for row in sorted(rows, key=lambda r: r["finished_at"]):  # a later attempt replaces an earlier one
+        result = EpisodeResult(
+            task_id=row["task_id"],
+            task_version=row["task_version"] or "",
+            instance_id=row["instance_id"],
+            prompt_level=row["prompt_level"],
+            seed=row["seed"],
+            parameters=json.loads(row["parameters_json"] or "{}"),
+            status=row["status"],
+            end_reason=row["end_reason"] or row["status"],
+            final_score=row["final_score"],
+            max_possible_score=row["max_possible_score"] or 100.0,
+            gates_passed=bool(row["hard_gates_passed"]),
+            hard_gates_passed=bool(row["hard_gates_passed"]),
+            soft_gate_failures=row["soft_gate_failures"] or 0,
+            gate_results=json.loads(row["gate_results_json"] or "[]"),
+            score_results=json.loads(row["score_results_json"] or "[]"),
+            score_error=row["score_error"],
+            error=row["error"],
+            steps=row["steps"] or 0,
+            wall_time_s=row["wall_time_s"] or 0.0,
+            artifacts=[ArtifactRecord(**a) for a in row["artifacts"] or []],
+            sandbox={"backend": row["sandbox_backend"], "level": row["sandbox_isolation"]},
+        )
+        written.append(
+            write_result(
+                Path(run_dir) / "results",
+                result,
+                row["agent"] or "unknown",
+                agent_config={"name": row["agent"], "model": row["model"]},
+            )
+        )
+    written += write_batch_records(run_dir, summaries_from_results(run_dir))
+    return written

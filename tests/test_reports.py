@@ -16,8 +16,9 @@ from ai4sci_bench.reporting.batch_records import write_batch_records as official
 from ai4sci_bench.reporting.result_loader import load_grouped_results  # noqa: E402
 
 from asibench_env.agents import NullAgent, OracleAgent  # noqa: E402
+from asibench_env.batch import run_batch  # noqa: E402
 from asibench_env.reports import EpisodeSummary, build_tables, summaries_from_parquet  # noqa: E402
-from asibench_env.runner import EpisodeSpec, plan_episodes, run_batch  # noqa: E402
+from asibench_env.runner import EpisodeSpec, plan_episodes  # noqa: E402
 from asibench_env.tasks.registry import TaskRegistry  # noqa: E402
 
 
@@ -37,9 +38,7 @@ def mixed_run(tmp_path_factory, fixture_tasks_dir) -> Path:
     (broken / "generate_gt.py").write_text("raise SystemExit('generator failure')\n")
     registry = TaskRegistry([tasks], include_builtin=False)
     specs = plan_episodes(["demo.line_fit"], ["B1", "B3"], [0, 1]) + [EpisodeSpec("demo.broken_fit", "B3", 0)]
-    agents = iter(
-        [OracleAgent(registry), NullAgent(), OracleAgent(registry), OracleAgent(registry), OracleAgent(registry)]
-    )
+    agents = iter([OracleAgent(registry), NullAgent()] + [OracleAgent(registry) for _ in range(4)])  # one retry
     run_batch(
         specs,
         lambda: next(agents),

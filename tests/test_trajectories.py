@@ -130,12 +130,13 @@ class RaisingAgent:
 
 def test_run_batch_logs_every_episode_including_failures(registry, instance_cache, tmp_path: Path):
     from asibench_env.agents import OracleAgent
-    from asibench_env.runner import plan_episodes, run_batch
+    from asibench_env.batch import run_batch
+    from asibench_env.runner import plan_episodes
 
     out = tmp_path / "batch"
     specs = plan_episodes(["demo.line_fit"], ["B3"], [0, 1])
     agents = iter([OracleAgent(registry), RaisingAgent()])
-    results = run_batch(
+    outcome = run_batch(
         specs,
         lambda: next(agents),
         out,
@@ -144,7 +145,7 @@ def test_run_batch_logs_every_episode_including_failures(registry, instance_cach
         env_kwargs={"instance_cache": instance_cache},
         agent_config={"name": "mixed"},
     )
-    assert [r.status for r in results] == ["scored", "agent_error"]
+    assert [r.status for r in outcome.results] == ["scored", "agent_error"]
     episodes = load(out, "episodes").to_table().to_pylist()
     assert sorted(e["status"] for e in episodes) == ["agent_error", "scored"]
     failed = next(e for e in episodes if e["status"] == "agent_error")

@@ -1,4 +1,4 @@
-"""file_match: output files exist and have the declared shape and dtype; value checks."""
+"""``file_match``: output files exist with the declared shape and dtype; NaN/Inf and value-range checks."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from asibench_env.rewards.scorers._common import failure_message, fraction_score
 
 
 def _expected_shape(raw: Any) -> list[Any]:
-    if isinstance(raw, str):  # "2,200" or "{2,200}"
+    """``"2,200"``/``"{2,200}"`` -> [2, 200], 7 -> [7], lists as they are (templates are resolved before)."""
+    if isinstance(raw, str):
         return [int(part.strip()) for part in raw.strip("{}").split(",")]
     if isinstance(raw, int):
         return [raw]
@@ -26,7 +27,7 @@ def _check_file(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
         return {"passed": False, "file": name, "message": f"File not found: {name}"}
     outcome: dict[str, Any] = {"passed": True, "file": name}
     if not name.endswith(".npy"):
-        return outcome
+        return outcome  # other files only need to exist
     try:
         array = np.load(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a failed check
@@ -50,7 +51,7 @@ def _check_file(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
 
 
 def _no_nan_inf(pred_dir: Path) -> dict[str, Any]:
-    # Like the official scorer: every .npy at the top of the output folder; unreadable files are skipped.
+    """Every readable ``.npy`` directly in the output folder is free of NaN and Inf (unreadable ones are skipped)."""
     for path in sorted(pred_dir.glob("*.npy")):
         try:
             array = np.load(path)
@@ -58,12 +59,13 @@ def _no_nan_inf(pred_dir: Path) -> dict[str, Any]:
                 return {"passed": False, "check": "no_nan_inf", "message": f"NaN found in {path.name}"}
             if np.any(np.isinf(array)):
                 return {"passed": False, "check": "no_nan_inf", "message": f"Inf found in {path.name}"}
-        except Exception:  # noqa: BLE001, S112
+        except Exception:  # noqa: BLE001, S112 - the official check skips files it cannot test
             continue
     return {"passed": True, "check": "no_nan_inf"}
 
 
 def _value_range(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
+    """The file's values lie within ``min``/``max`` (an unreadable file makes the scorer fail)."""
     name = check.get("file")
     if not name:
         return {"passed": False, "check": "value_range", "message": "No file specified"}
@@ -73,17 +75,11 @@ def _value_range(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
     array = np.load(path)
     low, high = check.get("min"), check.get("max")
     if low is not None and np.min(array) < low:
-        return {
-            "passed": False,
-            "check": "value_range",
-            "message": f"Values below minimum {low}: min={np.min(array):.6f}",
-        }
+        message = f"Values below minimum {low}: min={np.min(array):.6f}"
+        return {"passed": False, "check": "value_range", "message": message}
     if high is not None and np.max(array) > high:
-        return {
-            "passed": False,
-            "check": "value_range",
-            "message": f"Values above maximum {high}: max={np.max(array):.6f}",
-        }
+        message = f"Values above maximum {high}: max={np.max(array):.6f}"
+        return {"passed": False, "check": "value_range", "message": message}
     return {"passed": True, "check": "value_range"}
 
 
@@ -101,7 +97,7 @@ def _run_check(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
 
 
 def score_file_match(pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
-    """Check presence, shape, dtype and value properties of output files."""
+    """Run ``config['checks']``; ``scoring_mode`` is ``all_or_nothing`` (default) or ``per_check``."""
     weight = weight_of(config)
     mode = config.get("scoring_mode", "all_or_nothing")
     results = [_run_check(pred_dir, check) for check in config.get("checks", [])]
