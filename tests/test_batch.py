@@ -131,3 +131,23 @@ def test_preflight_refusals(tmp_path: Path):
 def test_report_without_trajectories_is_a_clear_error(tmp_path: Path):
     proc = subprocess.run([*CLI, "report", str(tmp_path)], env=_env(tmp_path), capture_output=True, text=True)
     assert proc.returncode == 2 and "no episodes table" in proc.stderr
+
+
+def test_ctrl_c_stops_cleanly_and_flushes(tmp_path: Path, fixture_tasks_dir: Path):
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen(
+        _run_args(fixture_tasks_dir, out), env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list((out / "results").glob("*.json")):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 130, stderr
+    assert "Interrupted" in stdout and "--resume" in stdout
+    finished = len(list((out / "results").glob("*.json")))
+    assert 1 <= finished < 6
+    overview = json.loads((out / "batch_records" / "batch_overview.json").read_text())
+    assert overview[0]["n_instances"] == finished
+    assert load(out, "episodes").count_rows() == finished
+    assert json.loads((out / "run_metadata.json").read_text())["sandbox"]["effective_mode"] == "namespaces"
