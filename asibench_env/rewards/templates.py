@@ -1,8 +1,4 @@
-"""Parameter templates in scorer configs: a whole string ``"{expr}"`` is arithmetic over instance parameters.
-
-``"{n_frames+1}"`` becomes a number and ``"{5, n, n}"`` a list. Only numbers, parameter names, unary
-``+``/``-`` and ``+ - * / // %`` are allowed; nothing is passed to ``eval``.
-"""
+"""Parameter templates in scorer configs: a whole string ``"{expr}"`` is arithmetic over instance parameters."""
 
 from __future__ import annotations
 
@@ -21,12 +17,12 @@ _BINARY = {
 
 
 def evaluate_expression(text: str, parameters: dict[str, Any]) -> Any:
-    """The value of one arithmetic expression such as ``n+1`` over ``parameters``."""
+    """Evaluate ``n+1``-style arithmetic over parameter names and numbers, without eval()."""
 
     def walk(node: ast.AST) -> Any:
         if isinstance(node, ast.Expression):
             return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
             return node.value
         if isinstance(node, ast.Name):
             if node.id not in parameters:
@@ -43,14 +39,14 @@ def evaluate_expression(text: str, parameters: dict[str, Any]) -> Any:
 
 
 def resolve_templates(value: Any, parameters: dict[str, Any]) -> Any:
-    """A copy of ``value`` (dicts and lists rebuilt) with every ``"{expr}"`` string replaced by its value."""
+    """A deep copy of ``value`` with every ``"{expr}"`` string replaced by its value ("{a, b}" gives a list)."""
     if isinstance(value, dict):
         return {key: resolve_templates(item, parameters) for key, item in value.items()}
     if isinstance(value, list):
         return [resolve_templates(item, parameters) for item in value]
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("{") and text.endswith("}"):
+        if len(text) >= 2 and text[0] == "{" and text[-1] == "}":
             inner = text[1:-1].strip()
             if "," in inner:
                 return [evaluate_expression(part.strip(), parameters) for part in inner.split(",")]

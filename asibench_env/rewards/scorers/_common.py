@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
-def weight_of(config: dict[str, Any]) -> Any:
-    """The scorer's weight as configured (the engine always sets it; 1.0 otherwise)."""
+def weight_of(config: dict[str, Any]) -> float:
     return config.get("weight", 1.0)
 
 
 def fraction_score(results: list[dict[str, Any]], weight: float, mode: str) -> float:
-    """``all_or_nothing``: the weight if every check passed; ``per_check``: the passed share of it."""
+    """all_or_nothing: the full weight only if every check passed; per_check: the passed share of it."""
     if mode == "all_or_nothing":
         return weight if all(r.get("passed", False) for r in results) else 0.0
     if mode == "per_check":
@@ -22,7 +21,6 @@ def fraction_score(results: list[dict[str, Any]], weight: float, mode: str) -> f
 
 
 def failure_message(results: list[dict[str, Any]], all_passed: bool, fallback: str) -> str:
-    """The failed checks' messages joined, or ``fallback`` when none carries one."""
     if all_passed:
         return ""
     messages = [r["message"] for r in results if not r.get("passed") and r.get("message")]

@@ -1,10 +1,4 @@
-"""``code_analysis``: regular-expression and import checks over one code file the agent wrote.
-
-Checks: ``pattern`` + ``required`` (a pattern naming a file such as ``plot\\.png`` is also met when
-that file was produced), ``pattern`` + ``forbidden`` (comments and docstrings do not count),
-``pattern`` + ``min_count``, ``forbidden_imports`` (real imports, found with ``ast``), and the
-config-level ``min_lines``/``max_lines``. ``scoring_mode``: ``all_or_nothing`` (default) or ``per_check``.
-"""
+"""code_analysis: regular-expression and import checks over a code file the agent wrote."""
 
 from __future__ import annotations
 
@@ -19,8 +13,8 @@ from asibench_env.rewards.scorers._common import failure_message, fraction_score
 _FILE_LITERAL = re.compile(r"([A-Za-z0-9_./-]+)\\\.(png|jpe?g|csv|npy|json|txt|pdf|svg)")
 
 
-def _without_line_comment(line: str) -> str:
-    """Cut a ``#`` comment, respecting quotes opened on the same line."""
+def _without_line_comments(line: str) -> str:
+    """Drop a ``#`` comment, respecting quotes opened on the same line."""
     quote: str | None = None
     i = 0
     while i < len(line):
@@ -39,8 +33,8 @@ def _without_line_comment(line: str) -> str:
 
 
 def strip_comments_and_docstrings(code: str) -> str:
-    """The code with comments cut and every bare string statement blanked, keeping line numbers."""
-    lines = [_without_line_comment(line) for line in code.splitlines()]
+    """The code with comments removed and every bare string statement blanked (line numbers kept)."""
+    lines = [_without_line_comments(line) for line in code.splitlines()]
     text = "\n".join(lines)
     try:
         tree = ast.parse(text)
@@ -54,7 +48,6 @@ def strip_comments_and_docstrings(code: str) -> str:
 
 
 def _imported_modules(tree: ast.AST) -> list[str]:
-    """Absolute imports: ``import a.b`` gives a.b; ``from a import b`` gives a and a.b."""
     names: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -99,7 +92,7 @@ def _forbidden_imports(code: str, check: dict[str, Any]) -> dict[str, Any]:
 
 
 def _produced_file_for(pred_dir: Path, pattern: str) -> str | None:
-    """The output file (relative path) that a filename-like required pattern names, if it was produced."""
+    """A required pattern that names a file (``plot\\.png``) also counts as met when that file exists."""
     for stem, suffix in _FILE_LITERAL.findall(pattern):
         candidate = f"{stem}.{suffix}"
         if (pred_dir / candidate).is_file():
@@ -126,24 +119,14 @@ def _pattern_check(code: str, check: dict[str, Any], pred_dir: Path) -> dict[str
         if in_code:
             outcome.update(passed=False, message=f"Forbidden pattern found: {pattern} ({in_code} occurrences in code)")
         else:
-            outcome["message"] = f"Forbidden pattern only in comments or docstrings ({count} occurrences), ignored"
+            outcome["message"] = f"Forbidden pattern only in comments or docstrings ({count}), ignored"
     elif min_count is not None and count < min_count:
         outcome.update(passed=False, message=f"Pattern '{pattern}' found {count} times, need >= {min_count}")
     return outcome
 
 
-def _line_check(code: str, config: dict[str, Any]) -> dict[str, Any]:
-    lines = len(code.splitlines())
-    outcome: dict[str, Any] = {"check": "line_count", "lines": lines, "passed": True}
-    if "min_lines" in config and lines < config["min_lines"]:
-        outcome.update(passed=False, message=f"Too few lines: {lines} < {config['min_lines']}")
-    if "max_lines" in config and lines > config["max_lines"]:
-        outcome.update(passed=False, message=f"Too many lines: {lines} > {config['max_lines']}")
-    return outcome
-
-
 def score_code_analysis(pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
-    """Static checks over ``config['target_file']`` (default ``simulation.py``)."""
+    """Static checks over ``config['target_file']``."""
     weight = weight_of(config)
     target = config.get("target_file", "simulation.py")
     mode = config.get("scoring_mode", "all_or_nothing")
@@ -158,24 +141,26 @@ def score_code_analysis(pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -
             message=f"Target file not found: {target}",
         )
     code = path.read_text(encoding="utf-8")
-    checks = config.get("checks", [])
-    results = [
-        _forbidden_imports(code, check) if "forbidden_imports" in check else _pattern_check(code, check, pred_dir)
-        for check in checks
-    ]
+    results = []
+    for check in config.get("checks", []):
+        if "forbidden_imports" in check:
+            results.append(_forbidden_imports(code, check))
+        else:
+            results.append(_pattern_check(code, check, pred_dir))
     if "min_lines" in config or "max_lines" in config:
-        results.append(_line_check(code, config))
-    details: dict[str, Any] = {"checks": results}
-    for check in checks:  # upstream also reports how often a kernel-like pattern occurs
-        pattern = check.get("pattern", "")
-        if "@ti.kernel" in pattern or "kernel" in pattern.lower():
-            details["kernel_count"] = len(re.findall(pattern, code))
+        lines = len(code.splitlines())
+        line_check: dict[str, Any] = {"check": "line_count", "lines": lines, "passed": True}
+        if "min_lines" in config and lines < config["min_lines"]:
+            line_check.update(passed=False, message=f"Too few lines: {lines} < {config['min_lines']}")
+        if "max_lines" in config and lines > config["max_lines"]:
+            line_check.update(passed=False, message=f"Too many lines: {lines} > {config['max_lines']}")
+        results.append(line_check)
     all_passed = all(r["passed"] for r in results)
     return ScorerResult(
         scorer_name="code_analysis",
         score=fraction_score(results, weight, mode),
         max_score=weight,
         passed=all_passed,
-        details={**details, "scoring_mode": mode},
+        details={"checks": results, "scoring_mode": mode},
         message=failure_message(results, all_passed, "Some code analysis checks failed"),
     )

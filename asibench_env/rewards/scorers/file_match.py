@@ -1,4 +1,4 @@
-"""``file_match``: output files exist with the declared shape and dtype; NaN/Inf and value-range checks."""
+"""file_match: output files exist and have the declared shape and dtype; value checks."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from asibench_env.rewards.scorers._common import failure_message, fraction_score
 
 
 def _expected_shape(raw: Any) -> list[Any]:
-    """``"2,200"``/``"{2,200}"`` -> [2, 200], 7 -> [7], lists as they are (templates are resolved before)."""
-    if isinstance(raw, str):
+    if isinstance(raw, str):  # "2,200" or "{2,200}"
         return [int(part.strip()) for part in raw.strip("{}").split(",")]
     if isinstance(raw, int):
         return [raw]
@@ -27,7 +26,7 @@ def _check_file(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
         return {"passed": False, "file": name, "message": f"File not found: {name}"}
     outcome: dict[str, Any] = {"passed": True, "file": name}
     if not name.endswith(".npy"):
-        return outcome  # other files only need to exist
+        return outcome
     try:
         array = np.load(path)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a failed check
@@ -51,7 +50,7 @@ def _check_file(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
 
 
 def _no_nan_inf(pred_dir: Path) -> dict[str, Any]:
-    """Every readable ``.npy`` directly in the output folder is free of NaN and Inf (unreadable ones are skipped)."""
+    # Like the official scorer: every .npy at the top of the output folder; unreadable files are skipped.
     for path in sorted(pred_dir.glob("*.npy")):
         try:
             array = np.load(path)
@@ -59,13 +58,12 @@ def _no_nan_inf(pred_dir: Path) -> dict[str, Any]:
                 return {"passed": False, "check": "no_nan_inf", "message": f"NaN found in {path.name}"}
             if np.any(np.isinf(array)):
                 return {"passed": False, "check": "no_nan_inf", "message": f"Inf found in {path.name}"}
-        except Exception:  # noqa: BLE001, S112 - the official check skips files it cannot test
+        except Exception:  # noqa: BLE001, S112
             continue
     return {"passed": True, "check": "no_nan_inf"}
 
 
 def _value_range(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
-    """The file's values lie within ``min``/``max`` (an unreadable file makes the scorer fail)."""
     name = check.get("file")
     if not name:
         return {"passed": False, "check": "value_range", "message": "No file specified"}
@@ -75,11 +73,17 @@ def _value_range(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
     array = np.load(path)
     low, high = check.get("min"), check.get("max")
     if low is not None and np.min(array) < low:
-        message = f"Values below minimum {low}: min={np.min(array):.6f}"
-        return {"passed": False, "check": "value_range", "message": message}
+        return {
+            "passed": False,
+            "check": "value_range",
+            "message": f"Values below minimum {low}: min={np.min(array):.6f}",
+        }
     if high is not None and np.max(array) > high:
-        message = f"Values above maximum {high}: max={np.max(array):.6f}"
-        return {"passed": False, "check": "value_range", "message": message}
+        return {
+            "passed": False,
+            "check": "value_range",
+            "message": f"Values above maximum {high}: max={np.max(array):.6f}",
+        }
     return {"passed": True, "check": "value_range"}
 
 
@@ -97,7 +101,7 @@ def _run_check(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
 
 
 def score_file_match(pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
-    """Run ``config['checks']``; ``scoring_mode`` is ``all_or_nothing`` (default) or ``per_check``."""
+    """Check presence, shape, dtype and value properties of output files."""
     weight = weight_of(config)
     mode = config.get("scoring_mode", "all_or_nothing")
     results = [_run_check(pred_dir, check) for check in config.get("checks", [])]

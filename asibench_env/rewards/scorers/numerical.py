@@ -1,11 +1,4 @@
-"""``numerical``: compare output arrays (or CSV columns) with the reference by one metric.
-
-Metrics: relative_l2, per_frame_relative_l2, mean_relative_l2, max_ratio, exact_match, absolute_error,
-relative_error, cosine_similarity, correlation, rmse, mape. Error metrics map to a score by
-``scoring: linear_interpolation`` (full at ``full_score_threshold``, zero at ``zero_score_threshold``),
-by ``threshold`` (all or nothing), or else proportionally (``1 - error``). A file that is missing,
-unreadable or of the wrong shape scores 0 with the reason.
-"""
+"""numerical: compare output arrays (or CSV columns) with the reference by a metric."""
 
 from __future__ import annotations
 
@@ -16,14 +9,44 @@ from typing import Any
 import numpy as np
 
 from asibench_env.rewards.results import ScorerResult
-from asibench_env.rewards.scorers._arrays import load_pair
 from asibench_env.rewards.scorers._common import weight_of
 
 Config = dict[str, Any]
 
 
+def _csv_column(path: Path, column: str) -> np.ndarray:
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(path)
+    if column not in table.column_names:
+        raise KeyError(f"column {column!r} not in {path.name} (columns: {', '.join(table.column_names)})")
+    values = table.column(column).to_numpy(zero_copy_only=False)
+    return np.asarray(values, dtype=np.float64)
+
+
+def load_pair(pred_dir: Path, ref_dir: Path, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """The predicted and reference arrays, float64, with equal shapes."""
+    pred_file = config.get("pred_file", config.get("file"))
+    ref_file = config.get("ref_file", config.get("file"))
+    if str(pred_file).endswith(".csv") or str(ref_file).endswith(".csv"):
+        column = config.get("column")
+        if column is None:
+            raise ValueError(f"a CSV comparison needs 'column' (pred_file={pred_file!r}, ref_file={ref_file!r})")
+        pred, ref = _csv_column(pred_dir / pred_file, column), _csv_column(ref_dir / ref_file, column)
+    else:
+        pred, ref = np.load(pred_dir / pred_file), np.load(ref_dir / ref_file)
+        row = config.get("row")
+        if row is not None:
+            pred, ref = pred[row : row + 1], ref[row : row + 1]
+    if pred.shape != ref.shape:
+        raise ValueError(
+            f"shape mismatch between {pred_file} and {ref_file}: predicted {pred.shape}, reference {ref.shape}"
+        )
+    return pred.astype(np.float64), ref.astype(np.float64)
+
+
 def apply_scoring(error: float, config: Config, weight: float) -> tuple[float, bool, dict[str, Any]]:
-    """Map an error (lower is better) to ``(score, passed, details)``."""
+    """Map an error to (score, passed, details): linear interpolation, a threshold, or 1 - error."""
     if not np.isfinite(error):
         return 0.0, False, {"scoring_mode": "non_finite_error", "raw_fraction": 0.0}
     if config.get("scoring") == "linear_interpolation":
@@ -41,12 +64,19 @@ def apply_scoring(error: float, config: Config, weight: float) -> tuple[float, b
             "full_score_threshold": full,
             "zero_score_threshold": zero,
         }
-        return fraction * weight, True, meta  # interpolation always "passes"
+        return fraction * weight, True, meta
     threshold = config.get("threshold")
     if threshold is not None:
         passed = error <= threshold
-        meta = {"scoring_mode": "threshold", "raw_fraction": 1.0 if passed else 0.0, "threshold": threshold}
-        return (weight if passed else 0.0), passed, meta
+        return (
+            (weight if passed else 0.0),
+            passed,
+            {
+                "scoring_mode": "threshold",
+                "raw_fraction": 1.0 if passed else 0.0,
+                "threshold": threshold,
+            },
+        )
     fraction = max(0.0, 1.0 - error)
     return fraction * weight, True, {"scoring_mode": "proportional", "raw_fraction": fraction}
 
@@ -54,18 +84,16 @@ def apply_scoring(error: float, config: Config, weight: float) -> tuple[float, b
 def _describe(metric: str, error: float, score: float, weight: float, meta: dict[str, Any]) -> str:
     mode = meta.get("scoring_mode")
     if mode == "non_finite_error":
-        return f"{metric} is not finite; score 0.00/{weight:.2f}"
+        return f"{metric} is not finite; score 0/{weight:.2f}"
     text = f"{metric}={error:.6g}; score {score:.2f}/{weight:.2f}"
     if mode == "linear_interpolation":
-        text += f" (linear: full at <= {meta['full_score_threshold']}, zero at >= {meta['zero_score_threshold']})"
+        text += f" (full at <= {meta['full_score_threshold']}, zero at >= {meta['zero_score_threshold']})"
     elif mode == "threshold":
-        text += f" ({'<=' if meta['raw_fraction'] else '>'} threshold {meta['threshold']})"
-    else:
-        text += " (proportional: 1 - error)"
+        text += f" (threshold {meta['threshold']})"
     return text
 
 
-def _scored(metric: str, error: float, config: Config, key: str | None = None, **extra: Any) -> ScorerResult:
+def _scored(metric: str, error: float, config: Config, extra: dict[str, Any] | None = None) -> ScorerResult:
     weight = weight_of(config)
     score, passed, meta = apply_scoring(error, config, weight)
     return ScorerResult(
@@ -73,30 +101,13 @@ def _scored(metric: str, error: float, config: Config, key: str | None = None, *
         score=score,
         max_score=weight,
         passed=passed,
-        details={key or metric: error, **extra, **meta},
+        details={metric: error, **(extra or {}), **meta},
         message=_describe(metric, error, score, weight, meta),
     )
 
 
-def _pass_fail(metric: str, passed: bool, config: Config, details: dict[str, Any], summary: str) -> ScorerResult:
-    weight = weight_of(config)
-    score = weight if passed else 0.0
-    return ScorerResult(
-        scorer_name=f"numerical:{metric}",
-        score=score,
-        max_score=weight,
-        passed=passed,
-        details=details,
-        message=f"{summary}; score {score:.2f}/{weight:.2f}",
-    )
-
-
-def _frame_error(pred: np.ndarray, ref: np.ndarray) -> float:
-    """||pred - ref|| / ||ref||, or ||pred|| when the reference is all zeros."""
-    ref_norm = np.linalg.norm(ref)
-    if ref_norm == 0:
-        return float(np.linalg.norm(pred))
-    return float(np.linalg.norm(pred - ref) / ref_norm)
+def _relative(diff_norm: float, ref_norm: float, pred_norm: float) -> float:
+    return diff_norm / ref_norm if ref_norm != 0 else pred_norm
 
 
 def _relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
@@ -104,16 +115,19 @@ def _relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
     if config.get("nan_policy") == "omit":
         keep = np.isfinite(pred) & np.isfinite(ref)
         pred, ref = pred[keep], ref[keep]
-    pred_file = config.get("pred_file", config.get("file"))
-    return _scored("relative_l2", _frame_error(pred, ref), config, pred_file=pred_file)
+    error = float(_relative(np.linalg.norm(pred - ref), np.linalg.norm(ref), np.linalg.norm(pred)))
+    return _scored("relative_l2", error, config, {"pred_file": config.get("pred_file", config.get("file"))})
+
+
+def _frame_error(pred: np.ndarray, ref: np.ndarray) -> float:
+    return float(_relative(np.linalg.norm(pred - ref), np.linalg.norm(ref), np.linalg.norm(pred)))
 
 
 def _per_frame_relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
     pred, ref = load_pair(pred_dir, ref_dir, config)
     weight = weight_of(config)
     threshold = config.get("threshold", 0.30)
-    default_points = weight / pred.shape[0]  # evaluated even when per_item_score is given, as upstream
-    per_item = config.get("per_item_score", default_points)
+    per_item = config.get("per_item_score", weight / pred.shape[0])
     n_items = config.get("items", pred.shape[0])
     alignment = config.get("alignment", {})
     max_shift = alignment.get("max_shift", 0) if alignment.get("enabled", False) else 0
@@ -123,9 +137,10 @@ def _per_frame_relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> Sco
         if max_shift > 0:
             for dx in range(-max_shift, max_shift + 1):
                 for dy in range(-max_shift, max_shift + 1):
-                    error = _frame_error(np.roll(np.roll(pred[i], dx, axis=0), dy, axis=1), ref[i])
-                    if error < best:
-                        best, best_shift = error, (dx, dy)
+                    shifted = np.roll(np.roll(pred[i], dx, axis=0), dy, axis=1)
+                    err = _frame_error(shifted, ref[i])
+                    if err < best:
+                        best, best_shift = err, (dx, dy)
         else:
             best = _frame_error(pred[i], ref[i])
         points = per_item if best <= threshold else 0.0
@@ -137,43 +152,60 @@ def _per_frame_relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> Sco
         max_score=weight,
         passed=True,
         details=frames,
-        message=f"per_frame_relative_l2: {total:.2f}/{weight:.2f} over {n_items} frame(s) at threshold {threshold}",
+        message=f"per-frame relative L2: {total:.2f}/{weight:.2f} over {n_items} frame(s), threshold {threshold}",
     )
 
 
 def _mean_relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
     pred, ref = load_pair(pred_dir, ref_dir, config)
     errors = [_frame_error(pred[i], ref[i]) for i in range(pred.shape[0])]
-    return _scored("mean_relative_l2", float(np.mean(errors)), config, per_frame_errors=errors)
+    return _scored("mean_relative_l2", float(np.mean(errors)), config, {"per_frame_errors": errors})
 
 
 def _max_ratio(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
-    """max |x| / |x[0]| of the output ``file`` alone (e.g. energy growth); no reference involved."""
     pred = np.load(pred_dir / config.get("file")).astype(np.float64)
-    threshold = config.get("threshold", 2.0)
+    weight, threshold = weight_of(config), config.get("threshold", 2.0)
     if pred[0] == 0:
         ratio = float("inf") if np.max(np.abs(pred)) > 0 else 1.0
     else:
         ratio = float(np.max(np.abs(pred)) / np.abs(pred[0]))
     passed = ratio <= threshold
-    summary = f"max_ratio={ratio:.4f} {'<=' if passed else '>'} threshold {threshold}"
-    return _pass_fail("max_ratio", passed, config, {"ke_ratio": round(ratio, 4)}, summary)
+    score = weight if passed else 0.0
+    return ScorerResult(
+        scorer_name="numerical:max_ratio",
+        score=score,
+        max_score=weight,
+        passed=passed,
+        details={"ke_ratio": round(ratio, 4)},
+        message=f"max ratio {ratio:.4f} vs threshold {threshold}",
+    )
+
+
+def _pass_fail(metric: str, passed: bool, config: Config, details: dict[str, Any]) -> ScorerResult:
+    weight = weight_of(config)
+    return ScorerResult(
+        scorer_name=f"numerical:{metric}",
+        score=weight if passed else 0.0,
+        max_score=weight,
+        passed=bool(passed),
+        details=details,
+        message="" if passed else f"{metric} check failed: {details}",
+    )
 
 
 def _exact_match(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
     pred, ref = load_pair(pred_dir, ref_dir, config)
     match = bool(np.array_equal(pred, ref))
-    return _pass_fail("exact_match", match, config, {"match": match}, f"exact match: {match}")
+    return _pass_fail("exact_match", match, config, {"match": match})
 
 
 def _absolute_error(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
     pred, ref = load_pair(pred_dir, ref_dir, config)
     tolerance = config.get("tolerance", 1e-6)
     error = float(np.max(np.abs(pred - ref)))
-    passed = error <= tolerance
-    summary = f"max_absolute_error={error:.6g} {'<=' if passed else '>'} tolerance {tolerance}"
-    details = {"max_absolute_error": error, "tolerance": tolerance}
-    return _pass_fail("absolute_error", passed, config, details, summary)
+    return _pass_fail(
+        "absolute_error", error <= tolerance, config, {"max_absolute_error": error, "tolerance": tolerance}
+    )
 
 
 def _relative_error(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
@@ -181,13 +213,15 @@ def _relative_error(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResu
     scale = np.abs(ref)
     error = float(np.max(np.abs(pred - ref) / np.where(scale == 0, 1.0, scale)))
     if "scoring" in config or "threshold" in config:
-        return _scored("relative_error", error, config, key="max_relative_error")
-    # Without a scoring mode: all or nothing at ``tolerance`` (default 1e-4).
-    weight = weight_of(config)
+        result = _scored("relative_error", error, config)
+        details = dict(result.details)
+        details["max_relative_error"] = details.pop("relative_error")
+        return result.model_copy(update={"details": details})
     tolerance = config.get("tolerance", 1e-4)
+    weight = weight_of(config)
     passed = error <= tolerance
-    score = weight if passed else 0.0
     meta = {"scoring_mode": "threshold", "raw_fraction": 1.0 if passed else 0.0, "threshold": tolerance}
+    score = weight if passed else 0.0
     return ScorerResult(
         scorer_name="numerical:relative_error",
         score=score,
@@ -204,10 +238,9 @@ def _cosine_similarity(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerR
     a, b = pred.flatten(), ref.flatten()
     norms = np.linalg.norm(a) * np.linalg.norm(b)
     similarity = float(np.dot(a, b) / norms) if norms > 0 else 0.0
-    passed = similarity >= threshold
-    summary = f"cosine_similarity={similarity:.6f} {'>=' if passed else '<'} threshold {threshold}"
-    details = {"cosine_similarity": similarity, "threshold": threshold}
-    return _pass_fail("cosine_similarity", passed, config, details, summary)
+    return _pass_fail(
+        "cosine_similarity", similarity >= threshold, config, {"cosine_similarity": similarity, "threshold": threshold}
+    )
 
 
 def _rmse(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
@@ -216,25 +249,22 @@ def _rmse(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
 
 
 def _correlation(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
-    """Pearson correlation (higher is better): linear between the thresholds, or at least ``threshold``."""
     pred, ref = load_pair(pred_dir, ref_dir, config)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = float(np.corrcoef(pred.flatten(), ref.flatten())[0, 1])
     weight = weight_of(config)
     if config.get("scoring") == "linear_interpolation":
+        # Higher is better here: the thresholds are correlation values, not errors.
         full, zero = config.get("full_score_threshold", 0.95), config.get("zero_score_threshold", 0.50)
-        if not np.isfinite(corr):
+        if not np.isfinite(corr) or corr <= zero:
             fraction = 0.0
         elif corr >= full:
             fraction = 1.0
-        elif corr <= zero:
-            fraction = 0.0
         else:
             fraction = (corr - zero) / (full - zero)
-        score = fraction * weight
         return ScorerResult(
             scorer_name="numerical:correlation",
-            score=score,
+            score=fraction * weight,
             max_score=weight,
             passed=True,
             details={
@@ -244,12 +274,11 @@ def _correlation(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
                 "full_score_threshold": full,
                 "zero_score_threshold": zero,
             },
-            message=f"correlation={corr:.4f}; score {score:.2f}/{weight:.2f} (linear: 0 at <= {zero}, full at >= {full})",
+            message=f"correlation={corr:.4f}; score {fraction * weight:.2f}/{weight:.2f}",
         )
     threshold = config.get("threshold", 0.95)
     passed = bool(np.isfinite(corr) and corr >= threshold)
-    summary = f"correlation={corr:.4f} {'>=' if passed else 'not >='} threshold {threshold}"
-    return _pass_fail("correlation", passed, config, {"correlation": corr, "threshold": threshold}, summary)
+    return _pass_fail("correlation", passed, config, {"correlation": corr, "threshold": threshold})
 
 
 def _mape(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
@@ -276,22 +305,22 @@ METRICS: dict[str, Callable[[Path, Path, Config], ScorerResult]] = {
 
 
 def score_numerical(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
-    """Score by ``config['metric']`` (default relative_l2); any failure to load or compare scores 0."""
+    """Compare arrays by ``config['metric']``; any failure to load or compare scores 0 with the reason."""
     metric = config.get("metric", "relative_l2")
     name = f"numerical:{metric}"
     weight = weight_of(config)
-    function = METRICS.get(metric) if isinstance(metric, str) else None
-    if function is None:
+    if metric not in METRICS:
+        known = ", ".join(METRICS)
         return ScorerResult(
             scorer_name=name,
             score=0.0,
             max_score=weight,
             passed=False,
             details={"error": f"Unknown metric: {metric}"},
-            message=f"Unknown metric {metric!r}; known: {', '.join(METRICS)}",
+            message=f"Unknown metric {metric!r}; known: {known}",
         )
     try:
-        return function(pred_dir, ref_dir, config)
+        return METRICS[metric](pred_dir, ref_dir, config)
     except Exception as exc:  # noqa: BLE001 - missing or malformed outputs score 0
         return ScorerResult(
             scorer_name=name,
