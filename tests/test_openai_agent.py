@@ -1,0 +1,112 @@
+"""The OpenAI agent: the real openai SDK against a scripted server on 127.0.0.1, through the real env."""
+
+from __future__ import annotations
+
+import pytest
+from fake_model_server import FakeModelServer, text_turn, tool_turn
+
+from asibench_env.agents.openai_agent import MissingAPIKeyError, OpenAIChatAgent
+from asibench_env.agents.pricing import ModelPrice, PriceTable, UnknownPriceError, default_prices, parse_price
+from asibench_env.runner import EpisodeSpec, run_episode
+
+SOLVE = (
+    "import numpy as np, pathlib\n"
+    "x, y = np.load('data/x.npy'), np.load('data/y.npy')\n"
+    "np.save('coef.npy', np.array(np.polyfit(x, y, 1), dtype=np.float64))\n"
+    "pathlib.Path('results').mkdir(exist_ok=True)\n"
+    "pathlib.Path('results/fit.py').write_text('np.polyfit')\n"
+)
+PRICES = default_prices().with_override("scripted-model", ModelPrice(input=1.0, output=2.0))
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+
+
+def _agent(server: FakeModelServer, **kwargs) -> OpenAIChatAgent:
+    kwargs.setdefault("prices", PRICES)
+    return OpenAIChatAgent("scripted-model", base_url=server.base_url, max_retries=2, timeout_s=10, **kwargs)
+
+
+def test_solves_the_demo_task_end_to_end(make_env):
+    script = [
+        tool_turn("list_files", {"path": "data"}, "call_1"),
+        tool_turn("python", {"code": SOLVE}, "call_2"),
+        tool_turn("submit", {}, "call_3", tokens=(300, 5)),
+    ]
+    with FakeModelServer(script) as server:
+        agent = _agent(server, temperature=0.0, seed=7)
+        result = run_episode(make_env(), agent, EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and result.final_score >= 99
+    assert agent.usage.input_tokens == 500 and agent.usage.output_tokens == 45
+    assert agent.cost_usd == pytest.approx((500 * 1.0 + 45 * 2.0) / 1e6)
+    first, second = server.requests[0], server.requests[1]
+    assert first["model"] == "scripted-model" and first["temperature"] == 0.0 and first["seed"] == 7
+    assert {t["function"]["name"] for t in first["tools"]} >= {"bash", "python", "submit"}
+    tool_message = second["messages"][-1]
+    assert tool_message["role"] == "tool" and tool_message["tool_call_id"] == "call_1"
+    assert "x.npy" in tool_message["content"]
+
+
+def test_rate_limit_with_retry_after_is_retried(make_env):
+    script = [("error", 429, {"Retry-After": "0"}), ("error", 500, {}), tool_turn("submit", {})]
+    with FakeModelServer(script) as server:
+        result = run_episode(make_env(), _agent(server), EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and len(server.requests) == 3
+
+
+def test_exhausted_retries_end_as_infra_error_not_zero(make_env):
+    with FakeModelServer([("error", 500, {}), ("error", 503, {}), "drop", "drop"]) as server:
+        result = run_episode(make_env(), _agent(server), EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "infra_error" and result.final_score is None
+    assert "model API" in result.error
+
+
+def test_invalid_tool_calls_come_back_as_errors(make_env):
+    script = [
+        tool_turn("teleport", {"where": "answer"}, "call_1"),
+        tool_turn("bash", {"cmd": "ls"}, "call_2"),
+        text_turn("I think I am done."),
+        text_turn("```bash\necho from a fenced block\n```"),
+        tool_turn("submit", {}, "call_5"),
+    ]
+    with FakeModelServer(script) as server:
+        result = run_episode(make_env(), _agent(server), EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and result.steps == 5
+    replies = [r["messages"][-1] for r in server.requests[1:]]
+    assert replies[0]["role"] == "tool" and "Unknown tool 'teleport'" in replies[0]["content"]
+    assert "command: Field required" in replies[1]["content"]
+    assert replies[2]["role"] == "user" and "No tool call found" in replies[2]["content"]
+    assert "from a fenced block" in replies[3]["content"]
+
+
+def test_reply_cut_off_by_max_tokens_is_flagged(make_env):
+    with FakeModelServer([text_turn("Let me think about", "length"), tool_turn("submit", {})]) as server:
+        run_episode(make_env(), _agent(server, max_tokens=5), EpisodeSpec("demo.line_fit", "B3", 0))
+    assert server.requests[0]["max_tokens"] == 5
+    assert "No tool call found" in server.requests[1]["messages"][-1]["content"]
+
+
+def test_missing_key_and_unknown_price(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("OPENAI_API_KEY")
+    with pytest.raises(MissingAPIKeyError, match="set OPENAI_API_KEY"):
+        OpenAIChatAgent("gpt-4o")
+    monkeypatch.setenv("OPENAI_API_KEY", "x")
+    with pytest.raises(UnknownPriceError, match="--price mystery-model=INPUT,OUTPUT"):
+        OpenAIChatAgent("mystery-model")
+    agent = OpenAIChatAgent("gpt-4o", base_url="http://127.0.0.1:9/v1")
+    assert "x" not in str(agent.config()) and agent.config()["model"] == "gpt-4o"
+
+
+def test_price_table():
+    table = default_prices()
+    assert table.version >= 1 and table.date
+    assert isinstance(table, PriceTable)
+    from asibench_env.agents.pricing import Usage
+
+    cost = table.cost("gpt-4o", Usage(input_tokens=1_000_000, output_tokens=1_000_000, cached_tokens=500_000))
+    assert cost == pytest.approx(0.5 * 2.50 + 0.5 * 1.25 + 10.00)
+    assert parse_price("m=1,2.5") == ("m", ModelPrice(input=1, output=2.5))
+    with pytest.raises(ValueError, match="MODEL=INPUT,OUTPUT"):
+        parse_price("m=1")
