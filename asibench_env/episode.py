@@ -46,6 +46,10 @@ class EpisodeResult(BaseModel):
     refused_outputs: dict[str, str] = Field(default_factory=dict)
     missing_outputs: list[str] = Field(default_factory=list)
     sandbox: dict[str, Any] = Field(default_factory=dict)
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    """Token and dollar totals, when the agent calls a model."""
 
     @property
     def reward(self) -> float:

@@ -220,6 +220,7 @@ def summaries_from_results(run_dir: Path) -> list[EpisodeSummary]:
                 soft_gate_failures=doc.get("soft_gate_failures"),
                 agent=doc.get("agent_name"),
                 model=(doc.get("provenance", {}).get("agent_config") or {}).get("model"),
+                cost_usd=(doc.get("cost") or {}).get("estimated_cost_usd"),
             )
         )
     return summaries
@@ -258,6 +259,7 @@ def rebuild_from_parquet(run_dir: Path) -> list[Path]:
             wall_time_s=row["wall_time_s"] or 0.0,
             artifacts=[ArtifactRecord(**a) for a in row["artifacts"] or []],
             sandbox={"backend": row["sandbox_backend"], "level": row["sandbox_isolation"]},
+            input_tokens=row["input_tokens"], output_tokens=row["output_tokens"], cost_usd=row["cost_usd"],
         )
         written.append(
             write_result(

@@ -50,6 +50,14 @@ def result_document(
         "error": result.error,
         "score_error": result.score_error,
         "steps": result.steps,
+        "cost": None
+        if result.input_tokens is None
+        else {
+            "input_tokens": result.input_tokens,
+            "output_tokens": result.output_tokens,
+            "total_tokens": result.input_tokens + (result.output_tokens or 0),
+            "estimated_cost_usd": result.cost_usd,
+        },
         "provenance": {
             "harness": "asibench-env",
             "sandbox": result.sandbox,

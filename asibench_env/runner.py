@@ -16,6 +16,7 @@ from asibench_env.errors import InfraError
 from asibench_env.sandbox.base import SandboxError
 from asibench_env.tasks.instances import InstanceGenerationError
 from asibench_env.trajectories import TrajectoryLogger
+from asibench_env.trajectories.logger import MODEL_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -72,14 +73,34 @@ def _failed(spec: EpisodeSpec, env: AsiBenchEnv, status: str, error: str, steps:
     )
 
 
-def _record(env: gym.Env, result: EpisodeResult) -> EpisodeResult:
-    """Log an episode that did not end through the env (so the trajectory logger did not see its end)."""
+def _trajectory_logger(env: gym.Env) -> TrajectoryLogger | None:
     layer = env
     while isinstance(layer, gym.Wrapper):
         if isinstance(layer, TrajectoryLogger):
-            layer.record_result(result)
-            break
+            return layer
         layer = layer.env
+    return None
+
+
+def _with_usage(result: EpisodeResult, agent: Agent) -> EpisodeResult:
+    """Add the agent's token and cost totals (model agents keep them) to the episode's result."""
+    usage = getattr(agent, "usage", None)
+    if usage is None:
+        return result
+    return result.model_copy(
+        update={
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost_usd": getattr(agent, "cost_usd", None),
+        }
+    )
+
+
+def _record(env: gym.Env, result: EpisodeResult) -> EpisodeResult:
+    """Log an episode that did not end through the env (so the trajectory logger did not see its end)."""
+    layer = _trajectory_logger(env)
+    if layer is not None:
+        layer.record_result(result)
     return result
 
 
@@ -98,13 +119,18 @@ def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
         return _record(env, _failed(spec, base, "infra_error", f"reset failed: {exc}", steps, started))
     try:
         agent.reset(observation, info)
+        logger_layer = _trajectory_logger(env)
         while True:
             action = agent.act(observation, info)
+            turn = getattr(agent, "last_turn", None)
+            if logger_layer is not None and turn:
+                logger_layer.annotate(**{k: v for k, v in turn.items() if k in MODEL_FIELDS})
+                agent.last_turn = {}
             observation, reward, terminated, truncated, info = env.step(action)
             steps += 1
             if terminated or truncated:
                 agent.end(reward, info)
-                return info["episode"]
+                return _with_usage(info["episode"], agent)
     except InfraError as exc:
         return _record(env, _failed(spec, base, "infra_error", str(exc), steps, started))
     except Exception as exc:  # noqa: BLE001 - an agent bug ends its own episode, not the run

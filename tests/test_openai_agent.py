@@ -110,3 +110,33 @@ def test_price_table():
     assert parse_price("m=1,2.5") == ("m", ModelPrice(input=1, output=2.5))
     with pytest.raises(ValueError, match="MODEL=INPUT,OUTPUT"):
         parse_price("m=1")
+
+
+def test_tokens_and_cost_reach_parquet_results_and_reports(registry, instance_cache, tmp_path):
+    import json
+
+    from asibench_env.batch import run_batch
+    from asibench_env.trajectories import load
+
+    script = [tool_turn("python", {"code": SOLVE}, "c1", tokens=(1000, 100)), tool_turn("submit", {}, "c2")]
+    with FakeModelServer(script) as server:
+        outcome = run_batch(
+            [EpisodeSpec("demo.line_fit", "B2", 0)],
+            lambda: _agent(server),
+            tmp_path / "run",
+            registry=registry,
+            env_kwargs={"instance_cache": instance_cache},
+            show_progress=False,
+            agent_config={"name": "openai", "model": "scripted-model"},
+        )
+    (result,) = outcome.results
+    expected = (1100 * 1.0 + 120 * 2.0) / 1e6
+    assert result.input_tokens == 1100 and result.cost_usd == pytest.approx(expected)
+    steps = load(tmp_path / "run").to_table().to_pylist()
+    assert [s["input_tokens"] for s in sorted(steps, key=lambda s: s["step_index"])] == [1000, 100]
+    (episode,) = load(tmp_path / "run", "episodes").to_table().to_pylist()
+    assert episode["cost_usd"] == pytest.approx(expected) and episode["model"] == "scripted-model"
+    (doc,) = [json.loads(p.read_text()) for p in (tmp_path / "run" / "results").glob("*.json")]
+    assert doc["cost"]["estimated_cost_usd"] == pytest.approx(expected)
+    (row,) = json.loads((tmp_path / "run" / "batch_records" / "task_level_long.json").read_text())
+    assert float(row["mean_cost_usd"]) == pytest.approx(expected, abs=1e-6)
