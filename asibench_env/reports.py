@@ -259,7 +259,9 @@ def rebuild_from_parquet(run_dir: Path) -> list[Path]:
             wall_time_s=row["wall_time_s"] or 0.0,
             artifacts=[ArtifactRecord(**a) for a in row["artifacts"] or []],
             sandbox={"backend": row["sandbox_backend"], "level": row["sandbox_isolation"]},
-            input_tokens=row["input_tokens"], output_tokens=row["output_tokens"], cost_usd=row["cost_usd"],
+            input_tokens=row["input_tokens"],
+            output_tokens=row["output_tokens"],
+            cost_usd=row["cost_usd"],
         )
         written.append(
             write_result(

@@ -99,3 +99,25 @@ class FakeModelServer:
     def __exit__(self, *exc: Any) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def anthropic_turn(*blocks: dict, stop_reason: str = "tool_use", tokens: tuple[int, int] = (100, 20)) -> dict:
+    """An Anthropic Messages response with the given content blocks."""
+    return {
+        "id": "msg_scripted",
+        "type": "message",
+        "role": "assistant",
+        "model": "scripted",
+        "content": list(blocks),
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {"input_tokens": tokens[0], "output_tokens": tokens[1]},
+    }
+
+
+def tool_use(name: str, arguments: dict[str, Any], call_id: str) -> dict:
+    return {"type": "tool_use", "id": call_id, "name": name, "input": arguments}
+
+
+def text_block(text: str) -> dict:
+    return {"type": "text", "text": text}

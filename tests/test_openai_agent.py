@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from fake_model_server import FakeModelServer, text_turn, tool_turn
 
-from asibench_env.agents.openai_agent import MissingAPIKeyError, OpenAIChatAgent
+from asibench_env.agents.model_agent import MissingAPIKeyError
+from asibench_env.agents.openai_agent import OpenAIChatAgent
 from asibench_env.agents.pricing import ModelPrice, PriceTable, UnknownPriceError, default_prices, parse_price
 from asibench_env.runner import EpisodeSpec, run_episode
 

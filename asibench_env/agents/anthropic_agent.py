@@ -1,0 +1,117 @@
+"""A tool-calling agent on the Anthropic Messages API.
+
+Tool results of one assistant turn go back together, as ``tool_result`` blocks of the next user
+message. The SDK retries 429, 529, 5xx, timeouts and dropped connections with backoff, honouring
+Retry-After; when its tries run out the episode ends as ``infra_error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asibench_env.agents.model_agent import SYSTEM_PROMPT, Budgets, ModelAgent, ModelCall, api_key_from
+from asibench_env.agents.pricing import PriceTable, Usage
+from asibench_env.errors import InfraError
+from asibench_env.tools import tool_specs
+
+
+class AnthropicAgent(ModelAgent):
+    """Plays an episode through ``client.messages.create`` with tool use."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "ANTHROPIC_API_KEY",
+        temperature: float | None = None,
+        max_tokens: int = 8192,
+        max_retries: int = 4,
+        timeout_s: float = 300.0,
+        prices: PriceTable | None = None,
+        require_price: bool = True,
+        budgets: Budgets | None = None,
+    ):
+        import anthropic
+
+        api_key = api_key_from(api_key_env)
+        super().__init__(
+            model,
+            prices=prices,
+            require_price=require_price,
+            budgets=budgets,
+            params={"temperature": temperature, "max_tokens": max_tokens},
+        )
+        self.name = f"anthropic:{model}"
+        self.client = anthropic.Anthropic(
+            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s
+        )
+        self._errors = anthropic
+        self.messages: list[dict[str, Any]] = []
+
+    def config(self) -> dict[str, Any]:
+        """Request parameters for run metadata (never the API key)."""
+        return {"agent": "anthropic", "model": self.model, "base_url": str(self.client.base_url), **self.params}
+
+    def _start(self, prompt: str) -> None:
+        self.messages = [{"role": "user", "content": prompt}]
+
+    def _add_tool_results(self, results: list[tuple[str, str]]) -> None:
+        blocks = [
+            {"type": "tool_result", "tool_use_id": call_id, "content": text or "(no output)"}
+            for call_id, text in results
+        ]
+        self.messages.append({"role": "user", "content": blocks})
+
+    def _add_user(self, text: str) -> None:
+        self.messages.append({"role": "user", "content": text or "(empty)"})
+
+    def _tool_outputs(self) -> list[tuple[Any, str]]:
+        found = []
+        for i, message in enumerate(self.messages):
+            if message["role"] == "user" and isinstance(message["content"], list):
+                found += [
+                    ((i, j), b["content"]) for j, b in enumerate(message["content"]) if b["type"] == "tool_result"
+                ]
+        return found
+
+    def _replace_tool_output(self, handle: Any, text: str) -> None:
+        i, j = handle
+        self.messages[i]["content"][j]["content"] = text
+
+    def _conversation_chars(self) -> int:
+        return sum(len(str(m["content"])) for m in self.messages)
+
+    def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
+        errors = self._errors
+        try:
+            # Newer SDKs take sampling settings only through the request body.
+            sampling = {k: v for k, v in self.params.items() if k != "max_tokens"}
+            response = self.client.messages.create(
+                model=self.model,
+                system=SYSTEM_PROMPT,
+                messages=self.messages,
+                tools=tool_specs("anthropic"),
+                max_tokens=self.params["max_tokens"],
+                extra_body=sampling or None,
+            )
+        except (errors.APIConnectionError, errors.RateLimitError, errors.InternalServerError) as exc:
+            raise InfraError(f"model API unavailable after retries: {type(exc).__name__}: {exc}") from exc
+        except errors.APIStatusError as exc:
+            raise InfraError(f"model API refused the request ({exc.status_code}): {exc.message}") from exc
+        content = [block.model_dump(exclude_none=True) for block in response.content]
+        self.messages.append({"role": "assistant", "content": content})
+        usage = response.usage
+        cached = getattr(usage, "cache_read_input_tokens", 0) or 0
+        turn = Usage(
+            input_tokens=(usage.input_tokens or 0) + cached,
+            output_tokens=usage.output_tokens or 0,
+            cached_tokens=cached,
+        )
+        calls = [ModelCall(b.id, b.name, b.input) for b in response.content if b.type == "tool_use"]
+        if not calls:
+            text = "".join(b.text for b in response.content if b.type == "text")
+            if response.stop_reason == "max_tokens":
+                text += "\n[the reply was cut off by max_tokens]"
+            calls = [ModelCall(None, text=text)]
+        return calls, response.stop_reason, turn

@@ -1,0 +1,184 @@
+"""What every model-calling agent shares: the turn loop, usage and cost, budgets and context trimming.
+
+A provider subclass only translates: how the conversation starts, how a tool result or a user message
+is added, how the model is called, and how old tool outputs are shortened.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from asibench_env.agents.pricing import PriceTable, Usage, default_prices
+
+SYSTEM_PROMPT = (
+    "You are a careful research engineer. Solve the task in the workspace with the tools: inspect the data, "
+    "choose a method, implement and check it, write every required output file, then call submit."
+)
+SUBMIT = {"tool": "submit", "arguments": {}}
+TRIM_NOTE = "[older tool output shortened to save context: {chars} characters removed]"
+
+
+class MissingAPIKeyError(ValueError):
+    """The API key variable is not set."""
+
+
+def api_key_from(variable: str) -> str:
+    value = os.environ.get(variable)
+    if not value:
+        raise MissingAPIKeyError(f"set {variable} to your API key (for a local server any value will do)")
+    return value
+
+
+@dataclass
+class ModelCall:
+    """One tool call the model asked for, or (``call_id`` None) a text reply for the env's parser."""
+
+    call_id: str | None
+    name: str = ""
+    arguments: Any = None
+    text: str = ""
+
+
+@dataclass
+class Budgets:
+    """Per-episode limits of a model agent; when one is reached the agent submits what it has."""
+
+    max_total_tokens: int | None = None
+    max_cost_usd: float | None = None
+    context_chars: int = 400_000
+    """When the conversation grows past this, older tool outputs are shortened (and say so)."""
+
+
+class ModelAgent(abc.ABC):
+    """The shared turn loop; subclasses speak one provider's API."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        prices: PriceTable | None,
+        require_price: bool,
+        budgets: Budgets | None,
+        params: dict[str, Any],
+    ):
+        self.model = model
+        self.prices = prices or default_prices()
+        if require_price:
+            self.prices.price(model)  # an unknown model fails before the run, not after it
+        self.budgets = budgets or Budgets()
+        self.params = {k: v for k, v in params.items() if v is not None}
+        self._pending: deque[ModelCall] = deque()
+        self._answered: list[tuple[str, str]] = []
+        self.usage = Usage()
+        self.cost_usd = 0.0
+        self.last_turn: dict[str, Any] = {}
+        self.stop_reason: str | None = None
+        self._awaiting: str | None = None
+        self._started = False
+
+    # --------------------------------------------------------------- provider hooks
+    @abc.abstractmethod
+    def _start(self, prompt: str) -> None:
+        """Begin a conversation with the task prompt."""
+
+    @abc.abstractmethod
+    def _add_tool_results(self, results: list[tuple[str, str]]) -> None:
+        """Answer the model's tool calls of the last turn: (call id, observation) pairs."""
+
+    @abc.abstractmethod
+    def _add_user(self, text: str) -> None:
+        """Add a plain user message (the env's answer to a text reply)."""
+
+    @abc.abstractmethod
+    def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
+        """Call the model: its tool calls (or one text ModelCall), the finish reason and the usage."""
+
+    @abc.abstractmethod
+    def _tool_outputs(self) -> list[tuple[Any, str]]:
+        """Older tool outputs as (handle, text), oldest first, for trimming."""
+
+    @abc.abstractmethod
+    def _replace_tool_output(self, handle: Any, text: str) -> None:
+        """Replace one older tool output."""
+
+    @abc.abstractmethod
+    def _conversation_chars(self) -> int:
+        """The size of the conversation so far."""
+
+    # --------------------------------------------------------------- agent protocol
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        self._pending.clear()
+        self._answered = []
+        self._awaiting = None
+        self.usage = Usage()
+        self.cost_usd = 0.0
+        self.stop_reason = None
+        self._started = False
+        self._start(observation)
+
+    def act(self, observation: str, info: dict[str, Any]) -> Any:
+        if self._awaiting is not None:
+            self._answered.append((self._awaiting, observation))
+            self._awaiting = None
+        if not self._pending:
+            if self._answered:
+                self._add_tool_results(self._answered)
+                self._answered = []
+            elif self._started:
+                self._add_user(observation)
+            self._started = True
+            if (reason := self._over_budget()) is not None:
+                self.stop_reason = reason
+                return SUBMIT
+            self._trim_context()
+            self._call_model()
+        call = self._pending.popleft()
+        if call.call_id is None:
+            return call.text
+        self._awaiting = call.call_id
+        return {"name": call.name, "arguments": call.arguments}
+
+    def end(self, reward: float, info: dict[str, Any]) -> None:
+        self._pending.clear()
+        self._started = False
+
+    # --------------------------------------------------------------- shared machinery
+    def _call_model(self) -> None:
+        calls, finish_reason, turn = self._request()
+        self.usage = self.usage + turn
+        cost = self.prices.cost(self.model, turn) if self.model in self.prices.models else None
+        if cost is not None:
+            self.cost_usd += cost
+        self.last_turn = {
+            "model": self.model,
+            "input_tokens": turn.input_tokens,
+            "output_tokens": turn.output_tokens,
+            "cached_tokens": turn.cached_tokens,
+            "cost_usd": cost,
+            "finish_reason": finish_reason,
+        }
+        self._pending.extend(calls)
+
+    def _over_budget(self) -> str | None:
+        total = self.usage.input_tokens + self.usage.output_tokens
+        if self.budgets.max_total_tokens is not None and total >= self.budgets.max_total_tokens:
+            return f"token budget of {self.budgets.max_total_tokens} reached"
+        if self.budgets.max_cost_usd is not None and self.cost_usd >= self.budgets.max_cost_usd:
+            return f"cost budget of ${self.budgets.max_cost_usd} reached"
+        return None
+
+    def _trim_context(self) -> None:
+        """Shorten the oldest tool outputs (keeping the last two whole) until the conversation fits."""
+        if self._conversation_chars() <= self.budgets.context_chars:
+            return
+        for handle, text in self._tool_outputs()[:-2]:
+            if len(text) <= 400:
+                continue
+            kept = text[:200] + "\n" + TRIM_NOTE.format(chars=len(text) - 200) + "\n"
+            self._replace_tool_output(handle, kept)
+            if self._conversation_chars() <= self.budgets.context_chars:
+                return
