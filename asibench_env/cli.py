@@ -51,18 +51,38 @@ def _levels(text: str) -> list[str]:
     return levels
 
 
+def _opt(help_text: str, *names: str, **kw):
+    return typer.Option(*names, help=help_text, show_default=False, **kw)
+
+
 @app.command()
 def run(
-    agent: Annotated[str, typer.Option(help="Agent to run: oracle or null.")] = "oracle",
-    tasks: Annotated[str, typer.Option(help="'all' or task ids separated by commas.")] = "all",
-    levels: Annotated[str, typer.Option(help="Prompt levels, e.g. B1,B2,B3,B4.")] = "B1,B2,B3,B4",
-    seeds: Annotated[str, typer.Option(help="Seeds: a range '0-4' or a list '1,2,3'.")] = "0-1",
-    out: Annotated[Path, typer.Option(help="Output folder for results.")] = Path("runs/latest"),
+    config: Annotated[
+        Path | None, _opt("A baseline file (baselines/NAME.yaml); options given here override it.")
+    ] = None,
+    agent: Annotated[str | None, _opt("Agent: oracle, null, openai or anthropic. (default oracle)")] = None,
+    model: Annotated[str | None, _opt("Model name, for the openai and anthropic agents.")] = None,
+    base_url: Annotated[str | None, _opt("OpenAI-compatible server URL (vLLM, SGLang, Ollama, ...).")] = None,
+    price: Annotated[
+        list[str] | None, _opt("A model's price: MODEL=INPUT,OUTPUT[,CACHED] in $ per million tokens.")
+    ] = None,
+    temperature: Annotated[float | None, _opt("Sampling temperature.")] = None,
+    model_seed: Annotated[int | None, _opt("The model's sampling seed (OpenAI).")] = None,
+    max_tokens: Annotated[int | None, _opt("Maximum output tokens per model call.")] = None,
+    reasoning_effort: Annotated[str | None, _opt("Reasoning effort (OpenAI reasoning models).")] = None,
+    max_total_tokens: Annotated[
+        int | None, _opt("Token budget per episode; the agent submits when it runs out.")
+    ] = None,
+    max_cost: Annotated[float | None, _opt("Dollar budget per episode; the agent submits when it runs out.")] = None,
+    tasks: Annotated[str | None, _opt("'all' or task ids separated by commas. (default all)")] = None,
+    levels: Annotated[str | None, _opt("Prompt levels, e.g. B1,B2,B3,B4. (default B1,B2,B3,B4)")] = None,
+    seeds: Annotated[str | None, _opt("Seeds: a range '0-4' or a list '1,2,3'. (default 0-1)")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder for the run.")] = Path("runs/latest"),
     sandbox: Annotated[str, typer.Option(help="Sandbox backend.")] = "local",
-    max_steps: Annotated[int, typer.Option(help="Step budget per episode.")] = 100,
-    max_wall_time: Annotated[float, typer.Option(help="Wall-time budget per episode, in seconds.")] = 3600.0,
+    max_steps: Annotated[int | None, _opt("Step budget per episode. (default 100)")] = None,
+    max_wall_time: Annotated[float | None, _opt("Wall-time budget per episode, in seconds. (default 3600)")] = None,
     param_mode: Annotated[str, typer.Option(help="'default' parameters or 'random' draws per seed.")] = "default",
-    concurrency: Annotated[int, typer.Option(help="Episodes run in parallel.", min=1)] = 1,
+    concurrency: Annotated[int | None, _opt("Episodes run in parallel. (default 1)", min=1)] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a stopped run in --out; skip finished episodes.")
     ] = False,
@@ -80,49 +100,102 @@ def run(
 
     Writes DIR/run_metadata.json, DIR/results/, DIR/batch_records/ and DIR/trajectories/ (Parquet).
     """
-    from asibench_env.agents import make_agent
+    from asibench_env.agents import AGENT_NAMES, make_agent
+    from asibench_env.agents.model_agent import Budgets, MissingAPIKeyError
+    from asibench_env.agents.pricing import UnknownPriceError, default_prices, parse_price
+    from asibench_env.baselines import BaselineConfig, load_baseline
     from asibench_env.batch import RunDirError, run_batch
     from asibench_env.runner import parse_seeds, plan_episodes
     from asibench_env.tasks.registry import UnknownTaskError
 
+    try:
+        base = load_baseline(config) if config else BaselineConfig(name="cli", agent="oracle", seeds="0-1")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--config") from exc
+    given = {
+        "agent": agent,
+        "model": model,
+        "base_url": base_url,
+        "temperature": temperature,
+        "seed": model_seed,
+        "max_tokens": max_tokens,
+        "reasoning_effort": reasoning_effort,
+        "max_total_tokens": max_total_tokens,
+        "max_cost_usd": max_cost,
+        "tasks": tasks,
+        "levels": levels,
+        "seeds": seeds,
+        "max_steps": max_steps,
+        "max_wall_time_s": max_wall_time,
+        "concurrency": concurrency,
+    }
+    settings = base.model_copy(update={k: v for k, v in given.items() if v is not None})
+    if settings.agent not in AGENT_NAMES:
+        raise typer.BadParameter(f"choose one of: {', '.join(AGENT_NAMES)}", param_hint="--agent")
+
     registry = _registry(tasks_dir, instances_dir)
     try:
-        selected = registry.select(tasks)
+        selected = registry.select(settings.tasks)
     except UnknownTaskError as exc:
         raise typer.BadParameter(str(exc), param_hint="--tasks") from exc
     if not selected:
         raise typer.BadParameter("no tasks selected", param_hint="--tasks")
     try:
-        seed_list = parse_seeds(seeds)
+        seed_list = parse_seeds(settings.seeds)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--seeds") from exc
     if param_mode not in ("default", "random"):
         raise typer.BadParameter("use 'default' or 'random'", param_hint="--param-mode")
-    specs = plan_episodes([t.id for t in selected], _levels(levels), seed_list)
-    agent_kwargs = {"registry": registry} if agent == "oracle" else {}
+    specs = plan_episodes([t.id for t in selected], _levels(settings.levels), seed_list)
+
+    agent_kwargs: dict = {}
+    if settings.agent == "oracle":
+        agent_kwargs = {"registry": registry}
+    elif settings.agent in ("openai", "anthropic"):
+        if not settings.model:
+            raise typer.BadParameter(f"the {settings.agent} agent needs --model", param_hint="--model")
+        prices = default_prices()
+        for text in price or []:
+            try:
+                prices = prices.with_override(*parse_price(text))
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--price") from exc
+        agent_kwargs = {
+            "model": settings.model,
+            "base_url": settings.base_url,
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+            "prices": prices,
+            "budgets": Budgets(max_total_tokens=settings.max_total_tokens, max_cost_usd=settings.max_cost_usd),
+        }
+        if settings.agent == "openai":
+            agent_kwargs.update(seed=settings.seed, reasoning_effort=settings.reasoning_effort)
+        else:
+            agent_kwargs = {k: v for k, v in agent_kwargs.items() if v is not None}
     try:
-        make_agent(agent, **agent_kwargs)
-    except ValueError as exc:
+        probe = make_agent(settings.agent, **agent_kwargs)
+    except (MissingAPIKeyError, UnknownPriceError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--agent") from exc
-    console.print(f"Running [bold]{agent}[/] on {len(selected)} task(s), {len(specs)} episode(s) -> {out}")
+    agent_config = {"name": settings.agent, **(probe.config() if hasattr(probe, "config") else {})}
+    console.print(f"Running [bold]{settings.agent}[/] on {len(selected)} task(s), {len(specs)} episode(s) -> {out}")
     try:
         outcome = run_batch(
             specs,
-            lambda: make_agent(agent, **agent_kwargs),
+            lambda: make_agent(settings.agent, **agent_kwargs),
             out,
             registry=registry,
-            concurrency=concurrency,
+            concurrency=settings.concurrency,
             resume=resume,
             max_retries=max_retries,
             allow_mixed=allow_mixed,
             env_kwargs={
                 "sandbox": sandbox,
-                "max_steps": max_steps,
-                "max_wall_time_s": max_wall_time,
+                "max_steps": settings.max_steps,
+                "max_wall_time_s": settings.max_wall_time_s,
                 "param_mode": param_mode,
             },
             show_progress=not quiet,
-            agent_config={"name": agent},
+            agent_config=agent_config,
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
@@ -133,6 +206,9 @@ def run(
     infra = sum(r.status == "infra_error" for r in results)
     if infra:
         console.print(f"[yellow]{infra} episode(s) ended in infra_error (excluded from means); see {out}/results[/]")
+    costs = [r.cost_usd for r in results if r.cost_usd is not None]
+    if costs:
+        console.print(f"Cost: ${sum(costs):.4f} in all, ${sum(costs) / len(costs):.4f} per episode")
     console.print(f"Results: {out / 'results'}; reports: {out / 'batch_records'}; trajectories: {out / 'trajectories'}")
     if outcome.interrupted:
         console.print("[yellow]Interrupted: finished episodes are saved; continue with --resume[/]")

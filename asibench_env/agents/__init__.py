@@ -1,15 +1,30 @@
-"""Agents: the protocol, plus the oracle and null reference agents."""
+"""Agents: the protocol, the oracle and null reference agents, and the model (API) agents."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from asibench_env.agents.base import Agent
 from asibench_env.agents.null import NullAgent
 from asibench_env.agents.oracle import OracleAgent
 
-__all__ = ["Agent", "NullAgent", "OracleAgent", "make_agent"]
+AGENT_NAMES = ("oracle", "null", "openai", "anthropic")
+
+__all__ = ["AGENT_NAMES", "Agent", "NullAgent", "OracleAgent", "make_agent"]
 
 
-def make_agent(name: str, **kwargs) -> Agent:
-    """An agent by its CLI name."""
-    agents = {"oracle": OracleAgent, "null": NullAgent}
-    if name not in agents:
-        raise ValueError(f"unknown agent {name!r}; choose one of: {', '.join(sorted(agents))}")
-    return agents[name](**kwargs)
+def make_agent(name: str, **kwargs: Any) -> Agent:
+    """An agent by its CLI name; model agents take ``model`` and their request settings."""
+    if name == "oracle":
+        return OracleAgent(**kwargs)
+    if name == "null":
+        return NullAgent()
+    if name == "openai":
+        from asibench_env.agents.openai_agent import OpenAIChatAgent
+
+        return OpenAIChatAgent(**kwargs)
+    if name == "anthropic":
+        from asibench_env.agents.anthropic_agent import AnthropicAgent
+
+        return AnthropicAgent(**kwargs)
+    raise ValueError(f"unknown agent {name!r}; choose one of: {', '.join(AGENT_NAMES)}")
