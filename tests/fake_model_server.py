@@ -72,8 +72,9 @@ class FakeModelServer:
                     self.connection.close()
                     return
                 if isinstance(item, tuple):
-                    _, status, headers = item
-                    body = json.dumps({"error": {"message": f"scripted {status}", "type": "scripted"}}).encode()
+                    _, status, headers, *message = item
+                    text = message[0] if message else f"scripted {status}"
+                    body = json.dumps({"error": {"message": text, "type": "scripted"}}).encode()
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)

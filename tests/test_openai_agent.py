@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fake_model_server import FakeModelServer, text_turn, tool_turn
 
@@ -141,3 +143,51 @@ def test_tokens_and_cost_reach_parquet_results_and_reports(registry, instance_ca
     assert doc["cost"]["estimated_cost_usd"] == pytest.approx(expected)
     (row,) = json.loads((tmp_path / "run" / "batch_records" / "task_level_long.json").read_text())
     assert float(row["mean_cost_usd"]) == pytest.approx(expected, abs=1e-6)
+
+
+OVERFLOW = ("error", 400, {}, "This model's maximum context length is 8192 tokens; your messages resulted in 9100.")
+
+
+def test_context_overflow_shortens_old_outputs_and_retries(make_env):
+    script = [
+        tool_turn("bash", {"command": "seq 1 30000"}, "c1"),
+        tool_turn("bash", {"command": "echo small"}, "c2"),
+        OVERFLOW,
+        tool_turn("submit", {}, "c3"),
+    ]
+    with FakeModelServer(script) as server:
+        agent = _agent(server)
+        result = run_episode(make_env(), agent, EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and result.end_reason == "submit"
+    retried = server.requests[3]["messages"]
+    big = next(m for m in retried if m.get("tool_call_id") == "c1")
+    assert "older tool output shortened" in big["content"] and len(big["content"]) < 1000
+
+
+def test_context_overflow_twice_submits_what_there_is(make_env):
+    script = [tool_turn("bash", {"command": "seq 1 30000"}, "c1"), OVERFLOW, OVERFLOW]
+    with FakeModelServer(script) as server:
+        agent = _agent(server)
+        result = run_episode(make_env(), agent, EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and result.end_reason == "submit"
+    assert agent.stop_reason.startswith("context window exceeded")
+
+
+def test_text_protocol_for_models_without_function_calling(make_env):
+    script = [
+        text_turn(
+            'I will solve it.\n<tool_call>{"name": "python", "arguments": {"code": '
+            + json.dumps(SOLVE)
+            + "}}</tool_call>"
+        ),
+        text_turn('<tool_call>{"name": "submit", "arguments": {}}</tool_call>'),
+    ]
+    with FakeModelServer(script) as server:
+        result = run_episode(make_env(), _agent(server, native_tools=False), EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and result.final_score >= 99
+    assert "tools" not in server.requests[0]
+    assert "<tool_call>" in server.requests[0]["messages"][0]["content"]
+    assert (
+        server.requests[1]["messages"][-1]["role"] == "user"
+        and "[exit code 0]" in server.requests[1]["messages"][-1]["content"]
+    )

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from asibench_env.agents.model_agent import SYSTEM_PROMPT, Budgets, ModelAgent, ModelCall, api_key_from
+from asibench_env.agents.model_agent import (
+    SYSTEM_PROMPT,
+    Budgets,
+    ContextOverflowError,
+    ModelAgent,
+    ModelCall,
+    api_key_from,
+    looks_like_context_overflow,
+)
 from asibench_env.agents.pricing import PriceTable, Usage
 from asibench_env.errors import InfraError
 from asibench_env.tools import tool_specs
@@ -98,6 +106,8 @@ class AnthropicAgent(ModelAgent):
         except (errors.APIConnectionError, errors.RateLimitError, errors.InternalServerError) as exc:
             raise InfraError(f"model API unavailable after retries: {type(exc).__name__}: {exc}") from exc
         except errors.APIStatusError as exc:
+            if looks_like_context_overflow(exc.status_code, str(exc.message)):
+                raise ContextOverflowError(str(exc.message)) from exc
             raise InfraError(f"model API refused the request ({exc.status_code}): {exc.message}") from exc
         content = [block.model_dump(exclude_none=True) for block in response.content]
         self.messages.append({"role": "assistant", "content": content})

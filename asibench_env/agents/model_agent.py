@@ -19,11 +19,40 @@ SYSTEM_PROMPT = (
     "choose a method, implement and check it, write every required output file, then call submit."
 )
 SUBMIT = {"tool": "submit", "arguments": {}}
+
+
+def text_protocol_prompt() -> str:
+    """The system prompt of the text-only (ReAct) mode, for models without function calling."""
+    from asibench_env.tools import tool_specs
+
+    lines = [
+        SYSTEM_PROMPT,
+        "",
+        "Think briefly, then act with exactly one tool call per reply, written as",
+        '<tool_call>{"name": TOOL, "arguments": {...}}</tool_call>',
+        "",
+        "Tools:",
+    ]
+    for spec in tool_specs("json_schema"):
+        params = ", ".join(spec["parameters"].get("properties", {}))
+        lines.append(f"- {spec['name']}({params}): {spec['description']}")
+    return "\n".join(lines)
+
+
 TRIM_NOTE = "[older tool output shortened to save context: {chars} characters removed]"
 
 
 class MissingAPIKeyError(ValueError):
     """The API key variable is not set."""
+
+
+class ContextOverflowError(RuntimeError):
+    """The provider refused the request because the conversation exceeds the model's context window."""
+
+
+def looks_like_context_overflow(status: int, message: str) -> bool:
+    text = message.lower()
+    return status in (400, 413) and ("context" in text or "too long" in text or ("maximum" in text and "token" in text))
 
 
 def api_key_from(variable: str) -> str:
@@ -79,6 +108,7 @@ class ModelAgent(abc.ABC):
         self.stop_reason: str | None = None
         self._awaiting: str | None = None
         self._started = False
+        self._context_limit = self.budgets.context_chars
 
     # --------------------------------------------------------------- provider hooks
     @abc.abstractmethod
@@ -118,6 +148,7 @@ class ModelAgent(abc.ABC):
         self.cost_usd = 0.0
         self.stop_reason = None
         self._started = False
+        self._context_limit = self.budgets.context_chars
         self._start(observation)
 
     def act(self, observation: str, info: dict[str, Any]) -> Any:
@@ -135,7 +166,17 @@ class ModelAgent(abc.ABC):
                 self.stop_reason = reason
                 return SUBMIT
             self._trim_context()
-            self._call_model()
+            try:
+                self._call_model()
+            except ContextOverflowError:
+                # Shorten hard once; if the window is still exceeded, submit what the workspace holds.
+                self._context_limit = max(self._conversation_chars() // 2, 20_000)
+                self._trim_context()
+                try:
+                    self._call_model()
+                except ContextOverflowError:
+                    self.stop_reason = "context window exceeded even after shortening old tool outputs"
+                    return SUBMIT
         call = self._pending.popleft()
         if call.call_id is None:
             return call.text
@@ -172,13 +213,13 @@ class ModelAgent(abc.ABC):
         return None
 
     def _trim_context(self) -> None:
-        """Shorten the oldest tool outputs (keeping the last two whole) until the conversation fits."""
-        if self._conversation_chars() <= self.budgets.context_chars:
+        """Shorten the oldest tool outputs (keeping the last one whole) until the conversation fits."""
+        if self._conversation_chars() <= self._context_limit:
             return
-        for handle, text in self._tool_outputs()[:-2]:
+        for handle, text in self._tool_outputs()[:-1]:
             if len(text) <= 400:
                 continue
             kept = text[:200] + "\n" + TRIM_NOTE.format(chars=len(text) - 200) + "\n"
             self._replace_tool_output(handle, kept)
-            if self._conversation_chars() <= self.budgets.context_chars:
+            if self._conversation_chars() <= self._context_limit:
                 return

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from asibench_env.agents.model_agent import SYSTEM_PROMPT, Budgets, ModelAgent, ModelCall, api_key_from
+from asibench_env.agents.model_agent import (
+    SYSTEM_PROMPT,
+    Budgets,
+    ContextOverflowError,
+    ModelAgent,
+    ModelCall,
+    api_key_from,
+    looks_like_context_overflow,
+    text_protocol_prompt,
+)
 from asibench_env.agents.pricing import PriceTable, Usage
 from asibench_env.errors import InfraError
 from asibench_env.tools import tool_specs
@@ -32,6 +41,7 @@ class OpenAIChatAgent(ModelAgent):
         prices: PriceTable | None = None,
         require_price: bool = True,
         budgets: Budgets | None = None,
+        native_tools: bool = True,
     ):
         import openai
 
@@ -49,16 +59,24 @@ class OpenAIChatAgent(ModelAgent):
             },
         )
         self.name = f"openai:{model}"
+        self.native_tools = native_tools  # False: the ReAct text protocol, for models without function calling
         self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s)
         self._errors = openai
         self.messages: list[dict[str, Any]] = []
 
     def config(self) -> dict[str, Any]:
         """Request parameters for run metadata (never the API key)."""
-        return {"agent": "openai", "model": self.model, "base_url": str(self.client.base_url), **self.params}
+        return {
+            "agent": "openai",
+            "model": self.model,
+            "base_url": str(self.client.base_url),
+            "native_tools": self.native_tools,
+            **self.params,
+        }
 
     def _start(self, prompt: str) -> None:
-        self.messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
+        system = SYSTEM_PROMPT if self.native_tools else text_protocol_prompt()
+        self.messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
 
     def _add_tool_results(self, results: list[tuple[str, str]]) -> None:
         self.messages += [{"role": "tool", "tool_call_id": call_id, "content": text} for call_id, text in results]
@@ -78,12 +96,15 @@ class OpenAIChatAgent(ModelAgent):
     def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
         errors = self._errors
         try:
+            tools = {"tools": tool_specs("openai")} if self.native_tools else {}
             response = self.client.chat.completions.create(
-                model=self.model, messages=self.messages, tools=tool_specs("openai"), **self.params
+                model=self.model, messages=self.messages, **tools, **self.params
             )
         except (errors.APIConnectionError, errors.RateLimitError, errors.InternalServerError) as exc:
             raise InfraError(f"model API unavailable after retries: {type(exc).__name__}: {exc}") from exc
         except errors.APIStatusError as exc:
+            if looks_like_context_overflow(exc.status_code, str(exc.message)):
+                raise ContextOverflowError(str(exc.message)) from exc
             raise InfraError(f"model API refused the request ({exc.status_code}): {exc.message}") from exc
         choice = response.choices[0]
         message = choice.message
