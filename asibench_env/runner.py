@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from asibench_env.agents.base import Agent
+from asibench_env.agents.base import Agent, SyncAdapter, is_async_agent
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.episode import EpisodeResult
 from asibench_env.errors import InfraError
@@ -110,6 +110,8 @@ def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
     ``env`` is an :class:`AsiBenchEnv`, possibly wrapped (e.g. in a TrajectoryLogger).
     """
     base: AsiBenchEnv = env.unwrapped  # type: ignore[assignment]
+    if is_async_agent(agent):
+        agent = SyncAdapter(agent)  # type: ignore[arg-type]
     started = time.monotonic()
     steps = 0
     try:
@@ -138,3 +140,5 @@ def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
         return _record(env, _failed(spec, base, "agent_error", f"{type(exc).__name__}: {exc}", steps, started))
     finally:
         env.close()
+        if isinstance(agent, SyncAdapter):
+            agent.close()

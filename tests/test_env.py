@@ -317,3 +317,28 @@ def test_sync_vector_env(fixture_tasks_dir, instance_cache):
         assert terminated[0] and reward[0] > 0.99
     finally:
         envs.close()
+
+
+def test_async_agents_are_driven_too(make_env):
+    import asyncio
+
+    from asibench_env.runner import EpisodeSpec, run_episode
+
+    class AsyncScripted:
+        name = "async-scripted"
+
+        async def reset(self, observation, info):
+            self.loop = asyncio.get_running_loop()
+            self.plan = [{"tool": "python", "arguments": {"code": SOLVE}}, {"tool": "submit"}]
+
+        async def act(self, observation, info):
+            assert asyncio.get_running_loop() is self.loop  # one loop for the whole episode
+            await asyncio.sleep(0)
+            return self.plan.pop(0)
+
+        async def end(self, reward, info):
+            self.reward = reward
+
+    agent = AsyncScripted()
+    result = run_episode(make_env(), agent, EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and result.final_score >= 99 and agent.reward > 0.99

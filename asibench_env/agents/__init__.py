@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from asibench_env.agents.base import Agent
+from asibench_env.agents.base import Agent, AsyncAgent, SyncAdapter
 from asibench_env.agents.null import NullAgent
 from asibench_env.agents.oracle import OracleAgent
 
 AGENT_NAMES = ("oracle", "null", "openai", "anthropic")
 
-__all__ = ["AGENT_NAMES", "Agent", "NullAgent", "OracleAgent", "make_agent"]
+__all__ = ["AGENT_NAMES", "Agent", "AsyncAgent", "NullAgent", "OracleAgent", "SyncAdapter", "make_agent"]
 
 
 def make_agent(name: str, **kwargs: Any) -> Agent:
