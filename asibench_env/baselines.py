@@ -15,7 +15,7 @@ class BaselineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    agent: Literal["oracle", "null", "openai", "anthropic"]
+    agent: Literal["oracle", "null", "openai", "openai-responses", "anthropic"]
     model: str | None = None
     base_url: str | None = None
     temperature: float | None = None

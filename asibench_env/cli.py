@@ -60,7 +60,9 @@ def run(
     config: Annotated[
         Path | None, _opt("A baseline file (baselines/NAME.yaml); options given here override it.")
     ] = None,
-    agent: Annotated[str | None, _opt("Agent: oracle, null, openai or anthropic. (default oracle)")] = None,
+    agent: Annotated[
+        str | None, _opt("Agent: oracle, null, openai, openai-responses or anthropic. (default oracle)")
+    ] = None,
     model: Annotated[str | None, _opt("Model name, for the openai and anthropic agents.")] = None,
     base_url: Annotated[str | None, _opt("OpenAI-compatible server URL (vLLM, SGLang, Ollama, ...).")] = None,
     price: Annotated[
@@ -151,7 +153,7 @@ def run(
     agent_kwargs: dict = {}
     if settings.agent == "oracle":
         agent_kwargs = {"registry": registry}
-    elif settings.agent in ("openai", "anthropic"):
+    elif settings.agent in ("openai", "openai-responses", "anthropic"):
         if not settings.model:
             raise typer.BadParameter(f"the {settings.agent} agent needs --model", param_hint="--model")
         prices = default_prices()
@@ -170,6 +172,8 @@ def run(
         }
         if settings.agent == "openai":
             agent_kwargs.update(seed=settings.seed, reasoning_effort=settings.reasoning_effort)
+        elif settings.agent == "openai-responses":
+            agent_kwargs.update(reasoning_effort=settings.reasoning_effort)
         else:
             agent_kwargs = {k: v for k, v in agent_kwargs.items() if v is not None}
     try:

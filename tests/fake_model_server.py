@@ -122,3 +122,36 @@ def tool_use(name: str, arguments: dict[str, Any], call_id: str) -> dict:
 
 def text_block(text: str) -> dict:
     return {"type": "text", "text": text}
+
+
+def responses_turn(*items: dict, tokens: tuple[int, int] = (100, 20), status: str = "completed") -> dict:
+    """An OpenAI Responses API response with the given output items."""
+    return {
+        "id": "resp_scripted",
+        "object": "response",
+        "created_at": 0,
+        "model": "scripted",
+        "status": status,
+        "output": list(items),
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "usage": {
+            "input_tokens": tokens[0],
+            "output_tokens": tokens[1],
+            "total_tokens": sum(tokens),
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+        },
+    }
+
+
+def function_call(name: str, arguments: dict[str, Any], call_id: str) -> dict:
+    return {
+        "type": "function_call",
+        "id": f"fc_{call_id}",
+        "call_id": call_id,
+        "name": name,
+        "arguments": json.dumps(arguments),
+        "status": "completed",
+    }

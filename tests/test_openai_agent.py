@@ -191,3 +191,26 @@ def test_text_protocol_for_models_without_function_calling(make_env):
         server.requests[1]["messages"][-1]["role"] == "user"
         and "[exit code 0]" in server.requests[1]["messages"][-1]["content"]
     )
+
+
+def test_responses_api_agent_solves_the_demo_task(make_env):
+    from fake_model_server import function_call, responses_turn
+
+    from asibench_env.agents.openai_responses_agent import OpenAIResponsesAgent
+
+    script = [
+        responses_turn(function_call("python", {"code": SOLVE}, "call_a")),
+        responses_turn(function_call("submit", {}, "call_b")),
+    ]
+    with FakeModelServer(script) as server:
+        agent = OpenAIResponsesAgent(
+            "scripted-model", base_url=server.base_url, prices=PRICES, max_retries=1, timeout_s=10, max_tokens=2048
+        )
+        result = run_episode(make_env(), agent, EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored" and result.final_score >= 99
+    first, second = server.requests
+    assert first["max_output_tokens"] == 2048 and first["tools"][0]["name"] == "bash"
+    output = second["input"][-1]
+    assert output["type"] == "function_call_output" and output["call_id"] == "call_a"
+    assert "[exit code 0]" in output["output"]
+    assert agent.usage.input_tokens == 200

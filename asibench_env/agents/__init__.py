@@ -8,7 +8,7 @@ from asibench_env.agents.base import Agent, AsyncAgent, SyncAdapter
 from asibench_env.agents.null import NullAgent
 from asibench_env.agents.oracle import OracleAgent
 
-AGENT_NAMES = ("oracle", "null", "openai", "anthropic")
+AGENT_NAMES = ("oracle", "null", "openai", "openai-responses", "anthropic")
 
 __all__ = ["AGENT_NAMES", "Agent", "AsyncAgent", "NullAgent", "OracleAgent", "SyncAdapter", "make_agent"]
 
@@ -23,6 +23,10 @@ def make_agent(name: str, **kwargs: Any) -> Agent:
         from asibench_env.agents.openai_agent import OpenAIChatAgent
 
         return OpenAIChatAgent(**kwargs)
+    if name == "openai-responses":
+        from asibench_env.agents.openai_responses_agent import OpenAIResponsesAgent
+
+        return OpenAIResponsesAgent(**kwargs)
     if name == "anthropic":
         from asibench_env.agents.anthropic_agent import AnthropicAgent
 

@@ -1,0 +1,118 @@
+"""A tool-calling agent on the OpenAI Responses API (``client.responses.create``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asibench_env.agents.model_agent import (
+    SYSTEM_PROMPT,
+    Budgets,
+    ContextOverflowError,
+    ModelAgent,
+    ModelCall,
+    api_key_from,
+    looks_like_context_overflow,
+)
+from asibench_env.agents.pricing import PriceTable, Usage
+from asibench_env.errors import InfraError
+from asibench_env.tools import tool_specs
+
+
+class OpenAIResponsesAgent(ModelAgent):
+    """Plays an episode with function calls on the Responses API; the conversation is kept client-side."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key_env: str = "OPENAI_API_KEY",
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        reasoning_effort: str | None = None,
+        max_retries: int = 4,
+        timeout_s: float = 300.0,
+        prices: PriceTable | None = None,
+        require_price: bool = True,
+        budgets: Budgets | None = None,
+    ):
+        import openai
+
+        api_key = api_key_from(api_key_env)
+        super().__init__(
+            model,
+            prices=prices,
+            require_price=require_price,
+            budgets=budgets,
+            params={
+                "temperature": temperature,
+                "max_output_tokens": max_tokens,
+                "reasoning": {"effort": reasoning_effort} if reasoning_effort else None,
+            },
+        )
+        self.name = f"openai-responses:{model}"
+        self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s)
+        self._errors = openai
+        self.items: list[dict[str, Any]] = []
+
+    def config(self) -> dict[str, Any]:
+        """Request parameters for run metadata (never the API key)."""
+        return {"agent": "openai-responses", "model": self.model, "base_url": str(self.client.base_url), **self.params}
+
+    def _start(self, prompt: str) -> None:
+        self.items = [{"role": "user", "content": prompt}]
+
+    def _add_tool_results(self, results: list[tuple[str, str]]) -> None:
+        self.items += [
+            {"type": "function_call_output", "call_id": call_id, "output": text} for call_id, text in results
+        ]
+
+    def _add_user(self, text: str) -> None:
+        self.items.append({"role": "user", "content": text})
+
+    def _tool_outputs(self) -> list[tuple[Any, str]]:
+        return [(i, item["output"]) for i, item in enumerate(self.items) if item.get("type") == "function_call_output"]
+
+    def _replace_tool_output(self, handle: Any, text: str) -> None:
+        self.items[handle]["output"] = text
+
+    def _conversation_chars(self) -> int:
+        return sum(len(str(item)) for item in self.items)
+
+    def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
+        errors = self._errors
+        try:
+            response = self.client.responses.create(
+                model=self.model,
+                instructions=SYSTEM_PROMPT,
+                input=self.items,
+                tools=tool_specs("openai_responses"),
+                **self.params,
+            )
+        except (errors.APIConnectionError, errors.RateLimitError, errors.InternalServerError) as exc:
+            raise InfraError(f"model API unavailable after retries: {type(exc).__name__}: {exc}") from exc
+        except errors.APIStatusError as exc:
+            if looks_like_context_overflow(exc.status_code, str(exc.message)):
+                raise ContextOverflowError(str(exc.message)) from exc
+            raise InfraError(f"model API refused the request ({exc.status_code}): {exc.message}") from exc
+        calls, texts = [], []
+        for item in response.output:
+            self.items.append(item.model_dump(exclude_none=True))
+            if item.type == "function_call":
+                calls.append(ModelCall(item.call_id, item.name, item.arguments))
+            elif item.type == "message":
+                texts += [part.text for part in item.content if getattr(part, "type", "") == "output_text"]
+        usage = response.usage
+        turn = Usage(
+            input_tokens=getattr(usage, "input_tokens", 0) or 0,
+            output_tokens=getattr(usage, "output_tokens", 0) or 0,
+            cached_tokens=getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", 0) or 0,
+        )
+        finish = response.status
+        if not calls:
+            text = "\n".join(texts)
+            details = getattr(response, "incomplete_details", None)
+            if finish == "incomplete" and getattr(details, "reason", "") == "max_output_tokens":
+                text += "\n[the reply was cut off by max_tokens]"
+            calls = [ModelCall(None, text=text)]
+        return calls, finish, turn
