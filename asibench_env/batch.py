@@ -178,7 +178,9 @@ def run_batch(
                 key = (spec.task_id, spec.level)
                 if key not in envs:
                     base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **(env_kwargs or {}))
-                    envs[key] = TrajectoryLogger(base, out_dir, run_id=run_id, model=(agent_config or {}).get("model"))
+                    envs[key] = TrajectoryLogger(
+                        base, out_dir, run_id=run_id, model=(agent_config or {}).get("model"), agent_config=agent_config
+                    )
                 agent_name = (agent_config or {}).get("name", "unknown")
                 for attempt in range(1, max_retries + 2):
                     try:

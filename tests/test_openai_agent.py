@@ -139,6 +139,7 @@ def test_tokens_and_cost_reach_parquet_results_and_reports(registry, instance_ca
     assert [s["input_tokens"] for s in sorted(steps, key=lambda s: s["step_index"])] == [1000, 100]
     (episode,) = load(tmp_path / "run", "episodes").to_table().to_pylist()
     assert episode["cost_usd"] == pytest.approx(expected) and episode["model"] == "scripted-model"
+    assert json.loads(episode["agent_config_json"])["model"] == "scripted-model"
     (doc,) = [json.loads(p.read_text()) for p in (tmp_path / "run" / "results").glob("*.json")]
     assert doc["cost"]["estimated_cost_usd"] == pytest.approx(expected)
     (row,) = json.loads((tmp_path / "run" / "batch_records" / "task_level_long.json").read_text())
@@ -214,3 +215,27 @@ def test_responses_api_agent_solves_the_demo_task(make_env):
     assert output["type"] == "function_call_output" and output["call_id"] == "call_a"
     assert "[exit code 0]" in output["output"]
     assert agent.usage.input_tokens == 200
+
+
+def test_scripted_model_solves_a_builtin_task(tmp_path, instance_cache):
+    """The model 'writes' the reference solver as a Python cell: a built-in task, end to end over HTTP."""
+    from asibench_env.envs.task_env import AsiBenchEnv
+    from asibench_env.tasks.registry import builtin_registry
+
+    task = builtin_registry().get("physics.damped_oscillator_fit")
+    code = task.solution_path.read_text().replace("Path(__file__).read_text()", "'# analysis written by the model'")
+    script = [tool_turn("python", {"code": code}, "c1"), tool_turn("submit", {}, "c2")]
+    env = AsiBenchEnv(task.id, level="B4", instance_cache=instance_cache)
+    with FakeModelServer(script) as server:
+        result = run_episode(env, _agent(server), EpisodeSpec(task.id, "B4", 0))
+    assert result.status == "scored" and result.final_score >= 95
+
+
+def test_malformed_tool_arguments_come_back_as_an_error(make_env):
+    bad = tool_turn("bash", {"command": "ls"}, "c1")
+    bad["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = '{"command": "ls"'  # cut-off JSON
+    with FakeModelServer([bad, tool_turn("submit", {}, "c2")]) as server:
+        result = run_episode(make_env(), _agent(server), EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored"
+    reply = server.requests[1]["messages"][-1]
+    assert reply["role"] == "tool" and "not valid JSON" in reply["content"]

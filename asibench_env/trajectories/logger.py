@@ -51,6 +51,7 @@ class TrajectoryLogger(gym.Wrapper):
         run_id: str | None = None,
         agent: str | None = None,
         model: str | None = None,
+        agent_config: dict[str, Any] | None = None,
         max_observation_chars: int = DEFAULT_MAX_OBSERVATION_CHARS,
     ):
         super().__init__(env)
@@ -58,6 +59,7 @@ class TrajectoryLogger(gym.Wrapper):
         self.writer = TrajectoryWriter(Path(out_dir), self.run_id)
         self.agent = agent
         self.model = model
+        self.agent_config = agent_config
         self.max_observation_chars = max_observation_chars
         self._steps: list[tuple] = []  # raw step records, serialised when the episode ends
         self._context: dict[str, Any] | None = None
@@ -164,6 +166,9 @@ class TrajectoryLogger(gym.Wrapper):
             "parameters_json": json.dumps(result.parameters, sort_keys=True, default=str),
             "agent": self.agent,
             "model": self.model,
+            "agent_config_json": json.dumps(self.agent_config, sort_keys=True, default=str)
+            if self.agent_config
+            else None,
             "status": result.status,
             "end_reason": result.end_reason,
             "final_score": result.final_score,

@@ -56,6 +56,7 @@ EPISODES_SCHEMA = pa.schema(
         pa.field("parameters_json", pa.string()),
         pa.field("agent", pa.string()),
         pa.field("model", pa.string()),
+        pa.field("agent_config_json", pa.string()),
         pa.field("status", pa.string(), nullable=False),
         pa.field("end_reason", pa.string()),
         pa.field("final_score", pa.float64()),
