@@ -116,7 +116,8 @@ def test_binary_output_is_decoded_safely(sandbox: LocalSandbox):
 
 
 def test_fork_bomb_is_contained(sandbox: LocalSandbox):
-    result = sandbox.exec(":(){ :|:& };:", timeout=20)
+    # Started in the background, so that the shell itself never waits on a fork the limit refuses.
+    result = sandbox.exec("bash -c ':(){ :|:& };:' >/dev/null 2>&1 &", timeout=20)
     assert not result.timed_out
     time.sleep(2)
     alive = len(sandbox.processes())
@@ -300,3 +301,33 @@ def test_own_tmp_per_sandbox(seed_dir: Path):
         assert second.exec("cat /tmp/note").exit_code != 0
         assert not Path("/tmp/note").exists() or Path("/tmp/note").read_text() != "mine\n"
     assert os.path.exists("/tmp")
+
+
+def test_a_process_named_like_the_interpreter_is_still_killed(sandbox: LocalSandbox):
+    sandbox.run_python("x = 1")  # the real interpreter is running
+    result = sandbox.exec("(exec -a kernel.py sleep 1000) & sleep 1000", timeout=1)
+    assert result.timed_out
+    assert "sleep" not in sandbox.exec("ps -eo args=").output
+    assert sandbox.run_python("print(x)").output.strip() == "1"  # the interpreter itself was spared
+
+
+def test_a_cell_that_writes_into_the_reply_channel_cannot_hang_the_host(sandbox: LocalSandbox):
+    started = time.monotonic()
+    code = (
+        "import __main__, time\n__main__.protocol_out.write('{\"ok\"'); __main__.protocol_out.flush()\ntime.sleep(100)"
+    )
+    result = sandbox.run_python(code, timeout=2)
+    assert time.monotonic() - started < 10 and result.exit_code != 0
+    forged = sandbox.run_python(
+        "import __main__\n__main__.protocol_out.write('not json\\n'); __main__.protocol_out.flush()"
+    )
+    assert forged.exit_code != 0
+    assert sandbox.run_python("print('fresh')").output.strip().endswith("fresh")
+
+
+def test_loopback_is_down(sandbox: LocalSandbox):
+    out = sandbox.run_python(
+        "import socket\ns = socket.socket()\ntry:\n    s.bind(('127.0.0.1', 0)); s.listen(); c = socket.socket()\n"
+        "    c.settimeout(1); c.connect(s.getsockname()); print('UP')\nexcept OSError as exc:\n    print('DOWN', exc)"
+    ).output
+    assert "DOWN" in out

@@ -212,7 +212,6 @@ class LocalSandbox(Sandbox):
             f'mount --bind "{self.workspace}" "$R/workspace"',
             f'cp "{self._ctl}/shell_server.sh" "{self._ctl}/kernel.py" "$R/opt/asibench/"',
             'mount -o remount,ro "$R"',
-            "command -v ip >/dev/null && ip link set lo up 2>/dev/null || true",
         ]
         return "\n".join(lines) + "\n"
 
@@ -329,12 +328,37 @@ class LocalSandbox(Sandbox):
             self._stop_kernel()
         return killed
 
-    @staticmethod
-    def _is_kernel(pid: int) -> bool:
-        try:
-            return b"kernel.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    def _is_kernel(self, pid: int) -> bool:
+        """Whether ``pid`` is the interpreter itself (known by its host pid, never by its name)."""
+        if self._kernel is None:
+            return False
+        if pid == self._kernel.pid:
+            return True
+        try:  # with namespaces the interpreter is the child that nsenter forked
+            children = Path(f"/proc/{self._kernel.pid}/task/{self._kernel.pid}/children").read_text().split()
         except OSError:
             return False
+        return str(pid) in children
+
+    def _read_reply(self, kernel: subprocess.Popen, timeout: float) -> tuple[bytes, bool]:
+        """One reply line from the interpreter, or (partial, True) at the deadline; never blocks past it."""
+        assert kernel.stdout is not None
+        fd = kernel.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        cap = 4 * self.limits.output_bytes + 65536
+        data = b""
+        while b"\n" not in data and len(data) <= cap:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return data, True
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            data += chunk
+        return data.split(b"\n", 1)[0], False
 
     # ------------------------------------------------------------------ shell
     def _roundtrip(self, command: str, timeout: float) -> ExecResult:
@@ -462,17 +486,19 @@ class LocalSandbox(Sandbox):
         kernel = self._kernel
         assert kernel.stdin is not None and kernel.stdout is not None
         started = time.monotonic()
-        ready: list = []
+        timed_out = False
         try:
             kernel.stdin.write((json.dumps({"code": code}) + "\n").encode())
             kernel.stdin.flush()
-            ready, _, _ = select.select([kernel.stdout], [], [], timeout)
-            line = kernel.stdout.readline() if ready else b""
+            line, timed_out = self._read_reply(kernel, timeout)
         except (BrokenPipeError, OSError):
             line = b""
         duration = time.monotonic() - started
-        if not line:
-            timed_out = not ready
+        try:
+            reply = json.loads(line) if line and not timed_out else None
+        except ValueError:
+            reply = None  # the cell wrote into the reply channel: treat the interpreter as lost
+        if not isinstance(reply, dict) or "output" not in reply:
             self._stop_kernel()
             self.stop_processes(keep_kernel=False)
             self._kernel_lost = True
@@ -488,8 +514,7 @@ class LocalSandbox(Sandbox):
                 timed_out=timed_out,
                 restarted=restarted,
             )
-        reply = json.loads(line)
-        output = reply["output"]
+        output = str(reply["output"])
         if restarted:
             output = "[the previous Python interpreter had stopped; this ran in a fresh one]\n" + output
         return ExecResult(
