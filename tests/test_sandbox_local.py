@@ -332,3 +332,12 @@ def test_loopback_is_down(sandbox: LocalSandbox):
         "    c.settimeout(1); c.connect(s.getsockname()); print('UP')\nexcept OSError as exc:\n    print('DOWN', exc)"
     ).output
     assert "DOWN" in out
+
+
+def test_the_interpreter_never_sees_the_host_root(sandbox: LocalSandbox):
+    out = sandbox.run_python(
+        "import os\nos.chdir('..'); os.chdir('..'); os.chdir('..')\nprint(sorted(os.listdir('.')))"
+    )
+    assert "'workspace'" in out.output and "'work'" not in out.output and "'home'" not in out.output
+    cwd = sandbox.run_python("import os\nprint(os.readlink('/proc/self/cwd'))").output.strip()
+    assert cwd == "/"

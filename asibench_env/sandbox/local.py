@@ -452,7 +452,8 @@ class LocalSandbox(Sandbox):
         python = str(self._runtime / "bin" / "python")
         env_args = [*self._env_args(), *(f"{k}={v}" for k, v in env_extra.items())]
         if self._use_ns:
-            enter = ["nsenter", "-t", str(self._pid1), "--mount", "--pid", "--net", "--ipc", "--uts", "--root"]
+            # --wd: start in the shell's working directory, inside the new root (not the caller's, outside it).
+            enter = ["nsenter", "-t", str(self._pid1), "--mount", "--pid", "--net", "--ipc", "--uts", "--root", "--wd"]
             if not self._root_host:
                 enter[1:1] = ["--user", "--preserve-credentials"]
             command = [*enter, *self._privilege_drop(), *env_args, python, "-u", "/opt/asibench/kernel.py"]
