@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asibench_env.agents.pricing import PriceTable, Usage, default_prices
+from asibench_env.errors import InfraError
 
 SYSTEM_PROMPT = (
     "You are a careful research engineer. Solve the task in the workspace with the tools: inspect the data, "
@@ -48,6 +49,21 @@ class MissingAPIKeyError(ValueError):
 
 class ContextOverflowError(RuntimeError):
     """The provider refused the request because the conversation exceeds the model's context window."""
+
+
+def translate_api_error(sdk: Any, exc: Exception) -> Exception:
+    """The exception a provider SDK error becomes: an overflow to recover from, or an infrastructure error.
+
+    ``sdk`` is the ``openai`` or ``anthropic`` module; both name their errors alike. Their own retries
+    (429, 5xx, timeouts, dropped connections) have already run out when this is reached.
+    """
+    if isinstance(exc, sdk.APIConnectionError | sdk.RateLimitError | sdk.InternalServerError):
+        return InfraError(f"model API unavailable after retries: {type(exc).__name__}: {exc}")
+    status = getattr(exc, "status_code", 0)
+    message = str(getattr(exc, "message", exc))
+    if looks_like_context_overflow(status, message):
+        return ContextOverflowError(message)
+    return InfraError(f"model API refused the request ({status}): {message}")
 
 
 def looks_like_context_overflow(status: int, message: str) -> bool:

@@ -11,15 +11,13 @@ from typing import Any
 from asibench_env.agents.model_agent import (
     SYSTEM_PROMPT,
     Budgets,
-    ContextOverflowError,
     ModelAgent,
     ModelCall,
     api_key_from,
-    looks_like_context_overflow,
     text_protocol_prompt,
+    translate_api_error,
 )
 from asibench_env.agents.pricing import PriceTable, Usage
-from asibench_env.errors import InfraError
 from asibench_env.tools import tool_specs
 
 
@@ -100,12 +98,8 @@ class OpenAIChatAgent(ModelAgent):
             response = self.client.chat.completions.create(
                 model=self.model, messages=self.messages, **tools, **self.params
             )
-        except (errors.APIConnectionError, errors.RateLimitError, errors.InternalServerError) as exc:
-            raise InfraError(f"model API unavailable after retries: {type(exc).__name__}: {exc}") from exc
-        except errors.APIStatusError as exc:
-            if looks_like_context_overflow(exc.status_code, str(exc.message)):
-                raise ContextOverflowError(str(exc.message)) from exc
-            raise InfraError(f"model API refused the request ({exc.status_code}): {exc.message}") from exc
+        except errors.APIError as exc:
+            raise translate_api_error(errors, exc) from exc
         choice = response.choices[0]
         message = choice.message
         self.messages.append(message.model_dump(exclude_none=True))
