@@ -1,8 +1,10 @@
 """Generator for medicine.sir_outbreak_inference.
 
-An outbreak follows the SIR model in a closed population; a fixed fraction of new infections is
-reported each day, with Poisson noise. The agent sees the reported daily cases up to a little past the
-peak and must infer the transmission and recovery rates, R0, and forecast the next weeks of reports.
+An outbreak follows the SIR model in a closed population; a known fraction of new infections is
+reported, modulated by a day-of-week pattern (fewer reports at weekends, catch-up on Monday; the weekly
+factors average to one), with Poisson noise. The agent sees the daily reports up to a little past the
+peak and must infer the transmission and recovery rates and R0, and forecast the expected reports of the
+next weeks, weekday pattern included.
 
 Run: python generate_gt.py --output-dir DIR --params '{"seed": 0}'
 """
@@ -19,7 +21,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 TASK_ID = "medicine.sir_outbreak_inference"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 PARAMETERS = {"horizon": 28, "days_after_peak": 12}
 HERE = Path(__file__).resolve().parent
 
@@ -60,13 +62,19 @@ def main() -> None:
     i0 = float(rng.integers(10, 60))
     reporting = round(float(rng.uniform(0.2, 0.6)), 3)
 
+    dip = rng.uniform(0.35, 0.6)
+    raw = np.array([1 + 0.6 * dip, 1 + 0.25 * dip, 1.0, 1.0, 1.0, 1 - 0.6 * dip, 1 - dip])  # Mon..Sun
+    week = raw / raw.mean()
+    start = int(rng.integers(0, 7))  # weekday index of day 1
+
     long_run = daily_incidence(beta, gamma, population, i0, 400)
     peak_day = int(np.argmax(long_run)) + 1
     observed_days = peak_day + int(params["days_after_peak"])
     horizon = int(params["horizon"])
-    expected = reporting * long_run[: observed_days + horizon]
+    factors = week[(start + np.arange(observed_days + horizon)) % 7]
+    expected = reporting * factors * long_run[: observed_days + horizon]
     reported = rng.poisson(expected[:observed_days])
-    tests = np.round(reported / reporting * rng.uniform(3, 6, observed_days)).astype(int)
+    tests = np.round(reported / reporting / factors[:observed_days] * rng.uniform(3, 6, observed_days)).astype(int)
     weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
     out = Path(args.output_dir)
@@ -76,7 +84,7 @@ def main() -> None:
         writer = csv.writer(handle)
         writer.writerow(["day", "weekday", "reported_cases", "tests_performed"])
         for day in range(observed_days):
-            writer.writerow([day + 1, weekdays[day % 7], int(reported[day]), int(tests[day])])
+            writer.writerow([day + 1, weekdays[(start + day) % 7], int(reported[day]), int(tests[day])])
     info = {"population": int(population), "reporting_fraction": reporting, "first_day": 1, "forecast_days": horizon}
     (out / "data" / "outbreak_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     np.save(out / "reference" / "parameters_ref.npy", np.array([beta, gamma, r0], dtype=np.float64))

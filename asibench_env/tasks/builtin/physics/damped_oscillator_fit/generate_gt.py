@@ -2,7 +2,8 @@
 
 A lightly damped oscillator x(t) = A exp(-gamma t) cos(omega_d t + phi) + c, with omega_d^2 = omega0^2 -
 gamma^2, is sampled at irregular times with two gaps, Gaussian noise and a few outliers. The agent must
-recover gamma, omega0 and Q = omega0 / (2 gamma), and reconstruct the noise-free signal on a grid.
+recover gamma, omega0 and Q = omega0 / (2 gamma), reconstruct the noise-free signal on a grid, and
+predict the steady-state amplitude response to sinusoidal driving over a range of drive frequencies.
 
 Run: python generate_gt.py --output-dir DIR --params '{"seed": 0}'
 """
@@ -18,14 +19,20 @@ from pathlib import Path
 import numpy as np
 
 TASK_ID = "physics.damped_oscillator_fit"
-GENERATOR_VERSION = "1"
-PARAMETERS = {"n_samples": 900, "noise": 0.03, "n_eval": 400, "outlier_fraction": 0.01}
+GENERATOR_VERSION = "2"
+PARAMETERS = {"n_samples": 900, "noise": 0.03, "n_eval": 400, "outlier_fraction": 0.01, "n_freq": 300}
+DRIVE_RANGE = (0.5, 10.0)  # rad/s, the same for every instance so the grid says nothing about omega0
 HERE = Path(__file__).resolve().parent
 
 
 def signal(t: np.ndarray, amplitude: float, gamma: float, omega0: float, phase: float, offset: float) -> np.ndarray:
     omega_d = np.sqrt(omega0**2 - gamma**2)
     return amplitude * np.exp(-gamma * t) * np.cos(omega_d * t + phase) + offset
+
+
+def gain(omega: np.ndarray, gamma: float, omega0: float) -> np.ndarray:
+    """Steady-state displacement amplitude per unit forcing amplitude per unit mass (s^2)."""
+    return 1.0 / np.sqrt((omega0**2 - omega**2) ** 2 + (2.0 * gamma * omega) ** 2)
 
 
 def render(template: str, values: dict[str, object]) -> str:
@@ -75,12 +82,16 @@ def main() -> None:
         for row in zip(t, x, sensor_temperature, strict=True):
             writer.writerow([f"{row[0]:.6f}", f"{row[1]:.6f}", f"{row[2]:.4f}"])
     np.save(out / "data" / "eval_times.npy", eval_times)
+    drive = np.linspace(*DRIVE_RANGE, int(params["n_freq"]))
+    np.save(out / "data" / "drive_frequencies.npy", drive)
 
     parameters = np.array([gamma, omega0, omega0 / (2.0 * gamma)], dtype=np.float64)
     np.save(out / "reference" / "parameters_ref.npy", parameters)
     np.save(out / "reference" / "fit_ref.npy", signal(eval_times, amplitude, gamma, omega0, phase, offset))
 
-    values = {"n_samples": t.size, "n_eval": eval_times.size, "duration": f"{duration:.2f}"}
+    np.save(out / "reference" / "response_ref.npy", gain(drive, gamma, omega0))
+
+    values = {"n_freq": drive.size, "n_samples": t.size, "n_eval": eval_times.size, "duration": f"{duration:.2f}"}
     for level in ("b1", "b2", "b3", "b4"):
         text = (HERE / f"prompt_{level}.md").read_text(encoding="utf-8")
         (out / f"prompt_{level}.md").write_text(render(text, values), encoding="utf-8")
@@ -88,8 +99,8 @@ def main() -> None:
         "task_id": TASK_ID,
         "generator_version": GENERATOR_VERSION,
         "params_used": params,
-        "data_files": ["data/trajectory.csv", "data/eval_times.npy"],
-        "reference_files": ["reference/parameters_ref.npy", "reference/fit_ref.npy"],
+        "data_files": ["data/trajectory.csv", "data/eval_times.npy", "data/drive_frequencies.npy"],
+        "reference_files": ["reference/parameters_ref.npy", "reference/fit_ref.npy", "reference/response_ref.npy"],
     }
     (out / "instance_meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
 

@@ -1,14 +1,14 @@
 """Reference solver for physics.damped_oscillator_fit: robust nonlinear least squares.
 
-Initial guesses come from the data (a Lomb-Scargle periodogram for the frequency, the envelope's log
-slope for the damping); a soft-L1 loss keeps the outliers from pulling the fit.
+Initial guesses come from the data (a Lomb-Scargle periodogram computed directly at the irregular sample
+times for the frequency, the envelope's log slope for the damping); a soft-L1 loss keeps the outliers
+from pulling the fit. The driven response follows from the fitted gamma and omega0.
 """
 
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
-from scipy.signal import lombscargle
 
 data = np.genfromtxt("data/trajectory.csv", delimiter=",", names=True)
 t, x = data["time_s"], data["displacement_m"]
@@ -17,7 +17,13 @@ eval_times = np.load("data/eval_times.npy")
 offset0 = np.median(x)
 centred = x - offset0
 freqs = np.linspace(0.5, 10.0, 4000)
-omega_guess = freqs[np.argmax(lombscargle(t, centred, freqs))]
+# Lomb-Scargle power: a least-squares sinusoid fit at each trial frequency, valid for uneven sampling.
+phase_t = freqs[:, None] * t[None, :]
+tau = np.arctan2(np.sin(2 * phase_t).sum(1), np.cos(2 * phase_t).sum(1)) / (2 * freqs)
+arg = phase_t - (freqs * tau)[:, None]
+cos_a, sin_a = np.cos(arg), np.sin(arg)
+power = (cos_a @ centred) ** 2 / (cos_a**2).sum(1) + (sin_a @ centred) ** 2 / (sin_a**2).sum(1)
+omega_guess = freqs[np.argmax(power)]
 
 # The envelope: the largest |x| in windows of one period, then a log-linear fit.
 period = 2 * np.pi / omega_guess
@@ -50,5 +56,8 @@ if amp < 0:
     amp, phase = -amp, phase + np.pi
 
 np.save("parameters.npy", np.array([gamma, omega0, omega0 / (2 * gamma)], dtype=np.float64))
+drive = np.load("data/drive_frequencies.npy")
+response = 1.0 / np.sqrt((omega0**2 - drive**2) ** 2 + (2 * gamma * drive) ** 2)
+np.save("response.npy", response.astype(np.float64))
 np.save("fit.npy", model([amp, gamma, omega0, phase, offset], eval_times).astype(np.float64))
 Path("analysis.py").write_text(Path(__file__).read_text())
