@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean sandbox-image
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,16 +14,24 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	rm -rf runs/demo  # the demo starts afresh each time (a real run refuses to overwrite itself)
-	$(BIN)/asibench-env run --agent oracle --tasks all --levels B1,B2,B3,B4 --seeds 0-1 --out runs/demo
+	$(BIN)/asibench-env run --agent oracle --tasks all --levels B1,B2,B3,B4 --seeds 0-1 --concurrency 2 --out runs/demo
 
-test: $(STAMP)
+test: $(STAMP) sandbox-image
 	$(BIN)/ruff check .
 	bash .ci/pytest.sh
+
+# The Docker sandbox's image, built offline from Debian's packages when missing (the engine has no
+# registry here); mmdebstrap is installed from Debian first when absent and we are root.
+sandbox-image: $(STAMP)
+	@command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; } || \
+	  { echo "install mmdebstrap (apt-get install mmdebstrap) to build the sandbox image" >&2; exit 1; }
+	$(BIN)/asibench-env image build --offline --if-missing
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check asibench_env
 
-bench: $(STAMP)
+bench: $(STAMP) sandbox-image
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 IsolationLevel = Literal["namespaces", "container", "none"]
+AGENT_MEMORY_FILES = ("CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", ".claude")
+"""Instruction files of coding agents: never placed in a workspace, whoever wrote them."""
 
 
 class SandboxError(RuntimeError):

@@ -42,4 +42,11 @@ def _local() -> SandboxFactory:
     return LocalSandbox
 
 
+def _docker() -> SandboxFactory:
+    from asibench_env.sandbox.container.sandbox import DockerSandbox
+
+    return DockerSandbox
+
+
 register_backend("local", _local)
+register_backend("docker", _docker)

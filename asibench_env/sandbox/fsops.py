@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from asibench_env.sandbox.base import CollectedFile, CollectReport, FileEntry, SandboxPathError
@@ -156,9 +157,24 @@ def list_entries(root: Path, path: str, max_entries: int) -> list[FileEntry]:
     return entries
 
 
-def collect_files(root: Path, paths: list[str], dest: Path, max_file: int, max_total: int) -> CollectReport:
-    """Copy regular, singly-linked files under the size caps; report the rest."""
+@dataclass
+class OpenOutput:
+    """An output file opened for copying: its descriptor, workspace-relative path and size when opened."""
+
+    fd: int
+    path: str
+    size: int
+    requested: str
+
+
+def open_outputs(root: Path, paths: list[str], max_file: int, max_total: int) -> tuple[CollectReport, list[OpenOutput]]:
+    """Open the named outputs that may be collected (regular, singly linked, under the caps).
+
+    The report lists what was refused and why, and what is missing; the caller copies the opened
+    files (and fills ``report.collected``) and closes their descriptors.
+    """
     report = CollectReport()
+    opened: list[OpenOutput] = []
     total = 0
     for path in paths:
         try:
@@ -173,17 +189,28 @@ def collect_files(root: Path, paths: list[str], dest: Path, max_file: int, max_t
         except (SandboxPathError, IsADirectoryError, OSError) as exc:
             report.refused[path] = f"not collected: {exc}"
             continue
-        with os.fdopen(fd, "rb") as handle:
-            if info.st_nlink > 1:
-                report.refused[path] = "not collected: the file is hardlinked"
-                continue
-            if info.st_size > max_file:
-                report.refused[path] = f"not collected: {info.st_size} bytes is over the {max_file}-byte cap"
-                continue
-            if total + info.st_size > max_total:
-                report.refused[path] = f"not collected: the outputs exceed the {max_total}-byte total cap"
-                continue
-            target = dest.joinpath(*parts)
+        refusal = None
+        if info.st_nlink > 1:
+            refusal = "not collected: the file is hardlinked"
+        elif info.st_size > max_file:
+            refusal = f"not collected: {info.st_size} bytes is over the {max_file}-byte cap"
+        elif total + info.st_size > max_total:
+            refusal = f"not collected: the outputs exceed the {max_total}-byte total cap"
+        if refusal:
+            os.close(fd)
+            report.refused[path] = refusal
+            continue
+        total += info.st_size
+        opened.append(OpenOutput(fd=fd, path="/".join(parts), size=info.st_size, requested=path))
+    return report, opened
+
+
+def collect_files(root: Path, paths: list[str], dest: Path, max_file: int, max_total: int) -> CollectReport:
+    """Copy regular, singly-linked files under the size caps; report the rest."""
+    report, opened = open_outputs(root, paths, max_file, max_total)
+    for item in opened:
+        with os.fdopen(item.fd, "rb") as handle:
+            target = dest.joinpath(*item.path.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             copied = 0
             with open(target, "wb") as out:
@@ -194,8 +221,7 @@ def collect_files(root: Path, paths: list[str], dest: Path, max_file: int, max_t
                     out.write(chunk)
             if copied > max_file:
                 target.unlink()
-                report.refused[path] = f"not collected: it grew over the {max_file}-byte cap"
+                report.refused[item.requested] = f"not collected: it grew over the {max_file}-byte cap"
                 continue
-            total += copied
-            report.collected.append(CollectedFile(path="/".join(parts), size=copied))
+            report.collected.append(CollectedFile(path=item.path, size=copied))
     return report

@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -31,6 +30,7 @@ from typing import Literal
 
 from asibench_env.sandbox import fsops
 from asibench_env.sandbox.base import (
+    AGENT_MEMORY_FILES,
     CollectReport,
     ExecResult,
     FileEntry,
@@ -40,14 +40,15 @@ from asibench_env.sandbox.base import (
     SandboxLimits,
     SandboxPathError,
 )
-from asibench_env.sandbox.output import CappedOutput
+from asibench_env.sandbox.environment import agent_env
+from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
+from asibench_env.sandbox.protocol import ShellGone, read_reply_line, reply_cap, shell_roundtrip
 from asibench_env.sandbox.runtime import base_python, ensure_runtime
 
 logger = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
 WORKSPACE_IN_SANDBOX = "/workspace"
-AGENT_MEMORY_FILES = ("CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", ".claude")
 Isolation = Literal["auto", "namespaces", "none"]
 _uid_counter = itertools.count()
 
@@ -72,11 +73,6 @@ def namespaces_available() -> tuple[bool, str]:
 def _sandbox_uid() -> int:
     """A host uid for this sandbox's processes, distinct per sandbox so process limits are per sandbox."""
     return 200_000 + (os.getpid() * 97 + next(_uid_counter)) % 100_000
-
-
-def _thread_env() -> dict[str, str]:
-    threads = str(min(4, os.cpu_count() or 1))
-    return {k: threads for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 class LocalSandbox(Sandbox):
@@ -160,21 +156,7 @@ class LocalSandbox(Sandbox):
     def _env(self) -> dict[str, str]:
         home = WORKSPACE_IN_SANDBOX if self._use_ns else str(self.workspace)
         tmp = "/tmp" if self._use_ns else str(self._base / "tmp")
-        env = {
-            "PATH": f"{self._runtime / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": home,
-            "ASB_WORKSPACE": home,
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "TMPDIR": tmp,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": f"{tmp}/matplotlib",
-            "VIRTUAL_ENV": str(self._runtime),
-            "ASB_SANDBOX_ID": self._token,
-            **_thread_env(),
-        }
+        env = agent_env(home=home, tmp=tmp, runtime=str(self._runtime), sandbox_id=self._token)
         env.update(self._extra_env)
         return env
 
@@ -340,73 +322,24 @@ class LocalSandbox(Sandbox):
             return False
         return str(pid) in children
 
-    def _read_reply(self, kernel: subprocess.Popen, timeout: float) -> tuple[bytes, bool]:
-        """One reply line from the interpreter, or (partial, True) at the deadline; never blocks past it."""
-        assert kernel.stdout is not None
-        fd = kernel.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        cap = 4 * self.limits.output_bytes + 65536
-        data = b""
-        while b"\n" not in data and len(data) <= cap:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return data, True
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            data += chunk
-        return data.split(b"\n", 1)[0], False
-
     # ------------------------------------------------------------------ shell
     def _roundtrip(self, command: str, timeout: float) -> ExecResult:
         shell = self._shell
         assert shell is not None and shell.stdin is not None and shell.stdout is not None
-        token = f"__asb_{secrets.token_hex(8)}"
-        data = command.replace("\x00", "").encode("utf-8", errors="replace")
-        started = time.monotonic()
-        try:
-            shell.stdin.write(f"{token} {len(data)}\n".encode() + data)
-            shell.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise _ShellDied(str(exc)) from exc
-        marker = f"\n{token}:".encode()
-        out = CappedOutput(self.limits.output_bytes)
-        window = b""
-        fd = shell.stdout.fileno()
-        deadline = started + timeout
-        timed_out = False
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 and not timed_out:
-                timed_out = True
-                self.stop_processes(keep_kernel=True)
-                deadline = time.monotonic() + 2.0  # the shell should report the killed command at once
-                continue
-            if remaining <= 0:
-                raise _ShellDied("the shell did not come back after its command was killed")
-            ready, _, _ = select.select([fd], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                raise _ShellDied("the shell exited")
-            out.add(chunk)
-            window = (window + chunk)[-(len(marker) + 16) :]
-            at = window.find(marker)
-            if at >= 0 and window.endswith(b"\n") and window.count(b"\n", at + 1) >= 1:
-                tail = window[at:]
-                code = int(tail[len(marker) :].split(b"\n", 1)[0] or b"1")
-                out.trim_end(len(tail))
-                return ExecResult(
-                    exit_code=124 if timed_out else code,
-                    output=out.text(),
-                    duration_s=time.monotonic() - started,
-                    timed_out=timed_out,
-                    truncated_bytes=out.cut,
-                )
+        stdin = shell.stdin
+
+        def write(data: bytes) -> None:
+            stdin.write(data)
+            stdin.flush()
+
+        return shell_roundtrip(
+            write,
+            shell.stdout.fileno(),
+            command,
+            timeout,
+            self.limits.output_bytes,
+            kill_command=lambda: self.stop_processes(keep_kernel=True),
+        )
 
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
         self._check_open()
@@ -418,16 +351,9 @@ class LocalSandbox(Sandbox):
         started = time.monotonic()
         try:
             result = self._roundtrip(command, timeout)
-        except _ShellDied as exc:
+        except ShellGone as exc:
             self._restart_shell()
-            return ExecResult(
-                exit_code=137,
-                output=f"[the shell ended ({exc}); a new shell was started: the working directory, variables "
-                "and background jobs are reset]",
-                duration_s=time.monotonic() - started,
-                timed_out="killed" in str(exc),
-                restarted=True,
-            )
+            return shell_replaced(str(exc), time.monotonic() - started)
         if restarted:
             result = ExecResult(**{**result.__dict__, "restarted": True})
         return result
@@ -491,7 +417,7 @@ class LocalSandbox(Sandbox):
         try:
             kernel.stdin.write((json.dumps({"code": code}) + "\n").encode())
             kernel.stdin.flush()
-            line, timed_out = self._read_reply(kernel, timeout)
+            line, timed_out = read_reply_line(kernel.stdout.fileno(), timeout, reply_cap(self.limits.output_bytes))
         except (BrokenPipeError, OSError):
             line = b""
         duration = time.monotonic() - started
@@ -503,21 +429,10 @@ class LocalSandbox(Sandbox):
             self._stop_kernel()
             self.stop_processes(keep_kernel=False)
             self._kernel_lost = True
-            reason = (
-                f"the Python interpreter was killed after {timeout:g} s"
-                if timed_out
-                else "the Python interpreter crashed"
-            )
-            return ExecResult(
-                exit_code=137 if timed_out else 1,
-                output=f"[{reason}; variables are lost, a fresh interpreter starts on the next call]",
-                duration_s=duration,
-                timed_out=timed_out,
-                restarted=restarted,
-            )
+            return interpreter_lost(timeout, timed_out, duration, restarted)
         output = str(reply["output"])
         if restarted:
-            output = "[the previous Python interpreter had stopped; this ran in a fresh one]\n" + output
+            output = FRESH_INTERPRETER + output
         return ExecResult(
             exit_code=0 if reply["ok"] else 1,
             output=output,
@@ -569,10 +484,6 @@ class LocalSandbox(Sandbox):
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
-
-
-class _ShellDied(Exception):
-    pass
 
 
 def _quote(text: str) -> str:

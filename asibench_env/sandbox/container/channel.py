@@ -1,0 +1,152 @@
+"""The host's end of the supervisor channel: the container's attach stream, framed.
+
+Docker multiplexes a non-TTY container's stdout and stderr on the attach socket as
+``<stream byte> 0 0 0 <4-byte big-endian size><data>`` records; the supervisor's stdout carries our
+own frames (``<4-byte length><bytes>``): a message is a JSON frame, payload frames and an empty
+frame. Everything read from the container is treated as hostile: sizes are capped and every read
+has a deadline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import select
+import socket
+import struct
+import tempfile
+import time
+from collections.abc import Iterable
+from typing import IO, Any
+
+from asibench_env.sandbox.base import SandboxError
+
+logger = logging.getLogger(__name__)
+
+HEADER_MAX_BYTES = 64 * 1024 * 1024
+CHUNK_BYTES = 1 << 20
+
+
+class ChannelClosed(SandboxError):
+    """The container's end of the channel went away (the container stopped)."""
+
+
+class ChannelTimeout(SandboxError):
+    """The supervisor did not answer in time."""
+
+
+class SupervisorChannel:
+    """Request/response messages with the in-container supervisor."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.keepalive: Any = None
+        self.sock.setblocking(False)
+        self._stdout = bytearray()
+        self._raw = bytearray()
+        self._stderr_tail = bytearray()
+
+    # ------------------------------------------------------------------ sending
+    def send(self, header: dict[str, Any], payload: bytes | Iterable[bytes] = b"") -> None:
+        body = json.dumps(header).encode()
+        pieces = [struct.pack(">I", len(body)), body]
+        chunks = [payload] if isinstance(payload, bytes | bytearray | memoryview) else payload
+        for chunk in chunks:
+            view = memoryview(chunk)
+            for start in range(0, len(view), CHUNK_BYTES):
+                piece = view[start : start + CHUNK_BYTES]
+                pieces += [struct.pack(">I", len(piece)), piece]
+        pieces.append(struct.pack(">I", 0))
+        self._sendall(b"".join(pieces))
+
+    def _sendall(self, data: bytes) -> None:
+        view = memoryview(data)
+        deadline = time.monotonic() + 60
+        while view:
+            try:
+                sent = self.sock.send(view)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise ChannelClosed(f"the sandbox container is gone ({exc})") from exc
+            view = view[sent:]
+            if view:
+                if time.monotonic() > deadline:
+                    raise ChannelTimeout("the sandbox container stopped reading its input")
+                select.select([], [self.sock], [], 1.0)
+
+    # ------------------------------------------------------------------ receiving
+    def _fill(self, deadline: float) -> None:
+        """Read more of the attach stream into the stdout buffer (demultiplexed)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ChannelTimeout("the sandbox supervisor did not answer in time")
+        ready, _, _ = select.select([self.sock], [], [], remaining)
+        if not ready:
+            return
+        try:
+            data = self.sock.recv(1 << 20)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            raise ChannelClosed(f"the sandbox container is gone ({exc})") from exc
+        if not data:
+            tail = self._stderr_tail.decode(errors="replace").strip()
+            raise ChannelClosed("the sandbox container stopped" + (f": {tail[-2000:]}" if tail else ""))
+        self._raw += data
+        while len(self._raw) >= 8:
+            stream, size = self._raw[0], struct.unpack(">I", self._raw[4:8])[0]
+            if len(self._raw) < 8 + size:
+                break
+            record = bytes(self._raw[8 : 8 + size])
+            del self._raw[: 8 + size]
+            if stream == 1:
+                self._stdout += record
+            else:
+                self._stderr_tail = (self._stderr_tail + record)[-8192:]
+                logger.debug("sandbox supervisor: %s", record.decode(errors="replace").rstrip())
+
+    def _read_exact(self, count: int, deadline: float) -> bytes:
+        while len(self._stdout) < count:
+            self._fill(deadline)
+        data = bytes(self._stdout[:count])
+        del self._stdout[:count]
+        return data
+
+    def _read_frame_length(self, deadline: float) -> int:
+        return struct.unpack(">I", self._read_exact(4, deadline))[0]
+
+    def receive(self, timeout: float, max_payload: int) -> tuple[dict[str, Any], bytes]:
+        """One message with its payload in memory (for small payloads: outputs, file reads)."""
+        header, spool = self.receive_to_file(timeout, max_payload)
+        with spool:
+            spool.seek(0)
+            return header, spool.read()
+
+    def receive_to_file(self, timeout: float, max_payload: int) -> tuple[dict[str, Any], IO[bytes]]:
+        """One message; the payload is spooled (to disk past 8 MiB) and capped at ``max_payload`` bytes."""
+        deadline = time.monotonic() + timeout
+        length = self._read_frame_length(deadline)
+        if length > HEADER_MAX_BYTES:
+            raise SandboxError(f"the sandbox supervisor sent a {length}-byte header; the channel is broken")
+        header = json.loads(self._read_exact(length, deadline))
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - returned to the caller
+        total = 0
+        try:
+            while length := self._read_frame_length(deadline):
+                total += length
+                if total > max_payload:
+                    raise SandboxError(f"the sandbox sent more than {max_payload} bytes; the channel is broken")
+                spool.write(self._read_exact(length, deadline))
+        except BaseException:
+            spool.close()
+            raise
+        if not isinstance(header, dict):
+            spool.close()
+            raise SandboxError("the sandbox supervisor sent a malformed message")
+        return header, spool
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
