@@ -11,6 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from asibench_env.cli_common import InstancesDirOpt, TasksDirOpt, open_registry
+from asibench_env.cli_docker import image_app, sandbox_app
+from asibench_env.cli_tasks import tasks_app
 from asibench_env.episode import EpisodeResult
 from asibench_env.tasks.models import LEVELS
 
@@ -20,27 +23,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-tasks_app = typer.Typer(help="List and inspect tasks.", no_args_is_help=True)
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(image_app, name="image")
+app.add_typer(sandbox_app, name="sandbox")
 console = Console()
-
-TasksDirOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--tasks-dir", help="A folder of tasks in the official layout (repeatable).", show_default=False),
-]
-InstancesDirOpt = Annotated[
-    list[Path] | None,
-    typer.Option("--instances-dir", help="A folder of downloaded instances (repeatable).", show_default=False),
-]
-
-
-def _registry(tasks_dir: list[Path] | None, instances_dir: list[Path] | None):
-    from asibench_env.tasks.registry import TaskRegistry
-
-    try:
-        return TaskRegistry(tasks_dir or [], instances_dir or [])
-    except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc)) from exc
 
 
 def _levels(text: str) -> list[str]:
@@ -80,7 +66,11 @@ def run(
     levels: Annotated[str | None, _opt("Prompt levels, e.g. B1,B2,B3,B4. (default B1,B2,B3,B4)")] = None,
     seeds: Annotated[str | None, _opt("Seeds: a range '0-4' or a list '1,2,3'. (default 0-1)")] = None,
     out: Annotated[Path, typer.Option(help="Output folder for the run.")] = Path("runs/latest"),
-    sandbox: Annotated[str, typer.Option(help="Sandbox backend.")] = "local",
+    sandbox: Annotated[str, typer.Option(help="Sandbox backend: local or docker.")] = "local",
+    image: Annotated[
+        str | None, typer.Option(help="Docker sandbox image (default: the built one for the built-in tasks).")
+    ] = None,
+    warm_pool: Annotated[int, typer.Option(help="Docker sandbox: containers kept started ahead of resets.", min=0)] = 0,
     max_steps: Annotated[int | None, _opt("Step budget per episode. (default 100)")] = None,
     max_wall_time: Annotated[float | None, _opt("Wall-time budget per episode, in seconds. (default 3600)")] = None,
     param_mode: Annotated[str, typer.Option(help="'default' parameters or 'random' draws per seed.")] = "default",
@@ -135,7 +125,7 @@ def run(
     if settings.agent not in AGENT_NAMES:
         raise typer.BadParameter(f"choose one of: {', '.join(AGENT_NAMES)}", param_hint="--agent")
 
-    registry = _registry(tasks_dir, instances_dir)
+    registry = open_registry(tasks_dir, instances_dir)
     try:
         selected = registry.select(settings.tasks)
     except UnknownTaskError as exc:
@@ -194,6 +184,7 @@ def run(
             allow_mixed=allow_mixed,
             env_kwargs={
                 "sandbox": sandbox,
+                "sandbox_options": _sandbox_options(sandbox, image, warm_pool),
                 "max_steps": settings.max_steps,
                 "max_wall_time_s": settings.max_wall_time_s,
                 "param_mode": param_mode,
@@ -217,6 +208,17 @@ def run(
     if outcome.interrupted:
         console.print("[yellow]Interrupted: finished episodes are saved; continue with --resume[/]")
         raise typer.Exit(130)
+
+
+def _sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[str, object]:
+    if sandbox != "docker":
+        if image or warm_pool:
+            raise typer.BadParameter("--image and --warm-pool apply to --sandbox docker", param_hint="--sandbox")
+        return {}
+    options: dict[str, object] = {"warm_pool": warm_pool}
+    if image:
+        options["image"] = image
+    return options
 
 
 @app.command()
@@ -265,55 +267,6 @@ def score_table(results: list[EpisodeResult]) -> Table:
             str(sum(infra.values())),
         )
     return table
-
-
-@tasks_app.command("list")
-def tasks_list(tasks_dir: TasksDirOpt = None, instances_dir: InstancesDirOpt = None) -> None:
-    """List every task with its domain, levels and source."""
-    registry = _registry(tasks_dir, instances_dir)
-    table = Table(title=f"{len(registry)} task(s)")
-    for column in ("id", "domain", "levels", "source", "name"):
-        table.add_column(column)
-    for task in registry:
-        table.add_row(task.id, task.meta.domain, ",".join(LEVELS), task.source, task.meta.name)
-    console.print(table)
-    for path, error in registry.errors.items():
-        console.print(f"[red]broken:[/] {path}: {error}")
-
-
-@tasks_app.command("show")
-def tasks_show(
-    task_id: Annotated[str, typer.Argument(help="The task id, e.g. physics.damped_oscillator_fit.")],
-    tasks_dir: TasksDirOpt = None,
-    instances_dir: InstancesDirOpt = None,
-) -> None:
-    """Show one task's public metadata, outputs and scoring summary."""
-    from asibench_env.tasks.registry import UnknownTaskError
-
-    registry = _registry(tasks_dir, instances_dir)
-    try:
-        task = registry.get(task_id)
-    except UnknownTaskError as exc:
-        raise typer.BadParameter(str(exc), param_hint="TASK_ID") from exc
-    meta = task.meta
-    console.print(f"[bold]{meta.id}[/] v{meta.version} ({meta.status}) - {meta.name}")
-    console.print(f"domain: {meta.domain} / {meta.subdomain or '-'}   source: {task.source}   dir: {task.task_dir}")
-    if meta.source.paper:
-        console.print(f"reference: {meta.source.paper}")
-    console.print(
-        f"runtime: python {meta.runtime.python or 'any'}; packages: {', '.join(meta.runtime.packages) or '-'}"
-    )
-    console.print("inputs: " + (", ".join(f.name for f in meta.input.files) or "-"))
-    console.print("outputs: " + ", ".join(f"{f.name} ({f.type})" for f in task.outputs))
-    gates = task.evaluation.get("gates", [])
-    scoring = task.evaluation.get("scoring", [])
-    gate_text = ", ".join(f"{g['scorer']} ({g.get('severity', 'hard')})" for g in gates)
-    console.print(f"gates: {gate_text or '-'}")
-    console.print("scoring: " + ", ".join(f"{s['scorer']} x{s.get('weight', 1)}" for s in scoring))
-    if task.generation:
-        params = ", ".join(f"{k}={v.default} in {v.range or v.options}" for k, v in task.generation.parameters.items())
-        console.print(f"generator: {task.generation.mode}; parameters: {params or '-'}")
-    console.print(f"downloaded instances: {len(registry.instances(task.id))}")
 
 
 def main() -> None:  # pragma: no cover - console entry

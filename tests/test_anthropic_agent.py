@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import pytest
 from fake_model_server import FakeModelServer, anthropic_turn, text_block, tool_use
+from helpers import DEMO_SOLVE
 
 from asibench_env.agents.anthropic_agent import AnthropicAgent
 from asibench_env.agents.model_agent import Budgets, MissingAPIKeyError
 from asibench_env.agents.pricing import ModelPrice, default_prices
 from asibench_env.runner import EpisodeSpec, run_episode
 
-SOLVE = (
-    "import numpy as np, pathlib\n"
-    "x, y = np.load('data/x.npy'), np.load('data/y.npy')\n"
-    "np.save('coef.npy', np.array(np.polyfit(x, y, 1), dtype=np.float64))\n"
-    "pathlib.Path('results').mkdir(exist_ok=True)\n"
-    "pathlib.Path('results/fit.py').write_text('np.polyfit')\n"
-)
 PRICES = default_prices().with_override("scripted-claude", ModelPrice(input=3.0, output=15.0))
 
 
@@ -43,7 +37,7 @@ def test_solves_the_demo_task_with_two_tool_calls_in_one_turn(make_env):
             tool_use("list_files", {"path": "data"}, "tu_1"),
             tool_use("read_file", {"path": "task_info.json"}, "tu_2"),
         ),
-        anthropic_turn(tool_use("python", {"code": SOLVE}, "tu_3")),
+        anthropic_turn(tool_use("python", {"code": DEMO_SOLVE}, "tu_3")),
         anthropic_turn(tool_use("submit", {}, "tu_4")),
     ]
     with FakeModelServer(script) as server:

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers import CLI, cli_env
 
 from asibench_env import __version__
 from asibench_env.batch import RunDirError, preflight
-from asibench_env.paths import runtimes_dir
 from asibench_env.trajectories import load
-
-CLI = [sys.executable, "-m", "asibench_env"]
-
-
-def _env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ASIBENCH_ENV_CACHE": str(tmp_path / "cache"),
-        "ASIBENCH_ENV_RUNTIMES": str(runtimes_dir()),
-        "COLUMNS": "200",
-    }
 
 
 def _run_args(fixture_tasks_dir: Path, out: Path, *extra: str) -> list[str]:
@@ -58,13 +45,13 @@ def _episodes(out: Path) -> list[tuple]:
 def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_dir: Path):
     reference = tmp_path / "uninterrupted"
     done = subprocess.run(
-        _run_args(fixture_tasks_dir, reference), env=_env(tmp_path), capture_output=True, text=True, timeout=600
+        _run_args(fixture_tasks_dir, reference), env=cli_env(tmp_path), capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stderr
 
     out = tmp_path / "killed"
     proc = subprocess.Popen(
-        _run_args(fixture_tasks_dir, out), env=_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        _run_args(fixture_tasks_dir, out), env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and len(list((out / "results").glob("*.json"))) < 2:
@@ -74,11 +61,15 @@ def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_d
     finished_before = len(list((out / "results").glob("*.json")))
     assert 2 <= finished_before < 6
 
-    again = subprocess.run(_run_args(fixture_tasks_dir, out), env=_env(tmp_path), capture_output=True, text=True)
+    again = subprocess.run(_run_args(fixture_tasks_dir, out), env=cli_env(tmp_path), capture_output=True, text=True)
     assert again.returncode == 2 and "--resume" in again.stderr  # refuses to mix into an existing run
 
     resumed = subprocess.run(
-        _run_args(fixture_tasks_dir, out, "--resume"), env=_env(tmp_path), capture_output=True, text=True, timeout=600
+        _run_args(fixture_tasks_dir, out, "--resume"),
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert resumed.returncode == 0, resumed.stderr
     assert f"Skipped {finished_before} episode(s)" in resumed.stdout
@@ -94,7 +85,7 @@ def test_concurrency_and_report_rebuild(tmp_path: Path, fixture_tasks_dir: Path)
     out = tmp_path / "parallel"
     proc = subprocess.run(
         _run_args(fixture_tasks_dir, out, "--concurrency", "2"),
-        env=_env(tmp_path),
+        env=cli_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=600,
@@ -106,7 +97,7 @@ def test_concurrency_and_report_rebuild(tmp_path: Path, fixture_tasks_dir: Path)
     for path in (out / "results").glob("*.json"):
         path.unlink()
     (out / "batch_records" / "task_scoreboard.json").unlink()
-    rebuilt = subprocess.run([*CLI, "report", str(out)], env=_env(tmp_path), capture_output=True, text=True)
+    rebuilt = subprocess.run([*CLI, "report", str(out)], env=cli_env(tmp_path), capture_output=True, text=True)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert _episodes(out) == before
     strip = lambda text: [{k: v for k, v in r.items() if k != "generated_at"} for r in json.loads(text)]  # noqa: E731
@@ -129,14 +120,18 @@ def test_preflight_refusals(tmp_path: Path):
 
 
 def test_report_without_trajectories_is_a_clear_error(tmp_path: Path):
-    proc = subprocess.run([*CLI, "report", str(tmp_path)], env=_env(tmp_path), capture_output=True, text=True)
+    proc = subprocess.run([*CLI, "report", str(tmp_path)], env=cli_env(tmp_path), capture_output=True, text=True)
     assert proc.returncode == 2 and "no episodes table" in proc.stderr
 
 
 def test_ctrl_c_stops_cleanly_and_flushes(tmp_path: Path, fixture_tasks_dir: Path):
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(
-        _run_args(fixture_tasks_dir, out), env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _run_args(fixture_tasks_dir, out),
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not list((out / "results").glob("*.json")):

@@ -161,23 +161,13 @@ def test_generator_is_deterministic_and_leaks_nothing(task_dir: Path, instances)
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_task_id)
-def test_scalar_answers_do_not_appear_in_prompts_or_data(task_dir: Path, instances):
-    import numpy as np
+def test_reference_does_not_leak_at_another_seed(task_dir: Path, instances):
+    """The validator checks seed 0; a second seed guards against leaks that depend on the draw."""
+    from asibench_env.tasks.validation import find_leaks
 
     out = instances(task_dir, "a", {"seed": 7})
-    texts = [(out / f"prompt_{level}.md").read_text(encoding="utf-8") for level in LEVELS]
-    texts += [p.read_text(encoding="utf-8") for p in (out / "data").rglob("*") if p.suffix in (".csv", ".json")]
-    values: list[float] = []
-    for ref in sorted((out / "reference").iterdir()):
-        if ref.suffix == ".npy" and np.load(ref).size <= 10:
-            values += [float(v) for v in np.load(ref).ravel()]
-        elif ref.suffix == ".json":
-            values += [float(v) for v in json.loads(ref.read_text()).values() if isinstance(v, (int, float))]
-    for value in values:
-        for rendered in {f"{value:.3g}", f"{value:.4f}", f"{value:.6f}"}:
-            if len(rendered.strip("0.-")) >= 3:
-                pattern = rf"(?<![\d.]){re.escape(rendered)}(?!\d)"
-                assert all(not re.search(pattern, text) for text in texts), rendered
+    assert sorted(p.name for p in out.glob("prompt_b*.md")) == [f"prompt_{level}.md" for level in LEVELS]
+    assert find_leaks(out) == []
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_task_id)

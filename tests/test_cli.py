@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from asibench_env.paths import runtimes_dir
-
-CLI = [sys.executable, "-m", "asibench_env"]
+from helpers import CLI, cli_env
 
 
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "ASIBENCH_ENV_CACHE": str(tmp_path / "cache"),
-        "ASIBENCH_ENV_RUNTIMES": str(runtimes_dir()),  # keep the slow-to-build runtimes shared
-        "COLUMNS": "200",
-    }
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=cli_env(tmp_path), timeout=600)
 
 
 def test_help_reads_well(tmp_path: Path):

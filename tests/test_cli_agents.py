@@ -3,30 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from fake_model_server import FakeModelServer, tool_turn
+from helpers import CLI, cli_env
 
 from asibench_env.baselines import load_baseline
-from asibench_env.paths import runtimes_dir
 
-CLI = [sys.executable, "-m", "asibench_env"]
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "ASIBENCH_ENV_CACHE": str(tmp_path / "cache"),
-        "ASIBENCH_ENV_RUNTIMES": str(runtimes_dir()),
-        "COLUMNS": "200",
-        **extra,
-    }
-    env.pop("OPENAI_API_KEY", None)
-    return {**env, **extra}
 
 
 def test_openai_agent_from_the_cli(tmp_path: Path, fixture_tasks_dir: Path):
@@ -60,7 +45,7 @@ def test_openai_agent_from_the_cli(tmp_path: Path, fixture_tasks_dir: Path):
                 str(out),
                 "--quiet",
             ],
-            env=_env(tmp_path, OPENAI_API_KEY="sk-test-secret"),
+            env=cli_env(tmp_path, OPENAI_API_KEY="sk-test-secret"),
             capture_output=True,
             text=True,
             timeout=300,
@@ -89,13 +74,13 @@ def test_clear_errors_for_missing_key_and_unknown_price(tmp_path: Path, fixture_
         "--out",
         str(tmp_path / "x"),
     ]
-    proc = subprocess.run(args, env=_env(tmp_path), capture_output=True, text=True)
+    proc = subprocess.run(args, env=cli_env(tmp_path), capture_output=True, text=True)
     assert proc.returncode == 2 and "OPENAI_API_KEY" in proc.stderr
-    proc = subprocess.run(args, env=_env(tmp_path, OPENAI_API_KEY="k"), capture_output=True, text=True)
+    proc = subprocess.run(args, env=cli_env(tmp_path, OPENAI_API_KEY="k"), capture_output=True, text=True)
     assert proc.returncode == 2 and "no price for model" in proc.stderr
     proc = subprocess.run(
         [*CLI, "run", "--agent", "openai", "--out", str(tmp_path / "y")],
-        env=_env(tmp_path, OPENAI_API_KEY="k"),
+        env=cli_env(tmp_path, OPENAI_API_KEY="k"),
         capture_output=True,
         text=True,
     )
@@ -129,7 +114,7 @@ def test_config_file_runs_and_cli_overrides(tmp_path: Path, fixture_tasks_dir: P
             str(out),
             "--quiet",
         ],
-        env=_env(tmp_path),
+        env=cli_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=300,
@@ -140,7 +125,7 @@ def test_config_file_runs_and_cli_overrides(tmp_path: Path, fixture_tasks_dir: P
     bad.write_text("name: x\nagent: oracle\ntemperature: hot\n")
     proc = subprocess.run(
         [*CLI, "run", "--config", str(bad), "--out", str(tmp_path / "z")],
-        env=_env(tmp_path),
+        env=cli_env(tmp_path),
         capture_output=True,
         text=True,
     )

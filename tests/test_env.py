@@ -8,17 +8,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
+from helpers import DEMO_SOLVE
 
 import asibench_env  # noqa: F401  (registers the env ids)
 from asibench_env.actions import ToolCall
-
-SOLVE = (
-    "import numpy as np, pathlib\n"
-    "x, y = np.load('data/x.npy'), np.load('data/y.npy')\n"
-    "np.save('coef.npy', np.array(np.polyfit(x, y, 1), dtype=np.float64))\n"
-    "pathlib.Path('results').mkdir(exist_ok=True)\n"
-    "pathlib.Path('results/fit.py').write_text('np.polyfit')\n"
-)
 
 
 def test_reset_gives_prompt_listing_and_info(make_env):
@@ -40,7 +33,7 @@ def test_reset_gives_prompt_listing_and_info(make_env):
 def test_solving_scores_full_reward_on_the_last_step_only(make_env):
     env = make_env()
     env.reset(seed=1)
-    obs, reward, terminated, truncated, info = env.step({"tool": "python", "arguments": {"code": SOLVE}})
+    obs, reward, terminated, truncated, info = env.step({"tool": "python", "arguments": {"code": DEMO_SOLVE}})
     assert reward == 0.0 and not terminated and not truncated
     assert "[exit code 0]" in obs
     obs, reward, terminated, truncated, info = env.step({"tool": "submit", "arguments": {}})
@@ -119,7 +112,7 @@ def test_python_tool_persists_state(make_env):
 def test_step_budget_truncates_and_still_scores(make_env):
     env = make_env(max_steps=2)
     env.reset(seed=3)
-    env.step({"tool": "python", "arguments": {"code": SOLVE}})
+    env.step({"tool": "python", "arguments": {"code": DEMO_SOLVE}})
     obs, reward, terminated, truncated, info = env.step({"tool": "bash", "arguments": {"command": "true"}})
     assert truncated and not terminated
     assert info["end_reason"] == "max_steps" and "step budget" in obs
@@ -284,7 +277,7 @@ def test_downloaded_instances_without_a_generator(copy_task, tmp_path, instance_
     try:
         _, info = env.reset(options={"instance_id": public.name})
         assert info["instance_id"] == public.name
-        env.step({"tool": "python", "arguments": {"code": SOLVE}})
+        env.step({"tool": "python", "arguments": {"code": DEMO_SOLVE}})
         _, reward, _, _, info = env.step({"tool": "submit"})
         assert info["status"] == "scored" and reward > 0.99
         _, info = env.reset(options={"instance_id": private.name})
@@ -310,7 +303,7 @@ def test_sync_vector_env(fixture_tasks_dir, instance_cache):
         obs, info = envs.reset(seed=[0, 1])
         assert len(obs) == 2 and info["instance_id"][0] != info["instance_id"][1]
         obs, reward, terminated, truncated, info = envs.step(
-            [{"tool": "python", "arguments": {"code": SOLVE}}, '{"tool": "submit"}']
+            [{"tool": "python", "arguments": {"code": DEMO_SOLVE}}, '{"tool": "submit"}']
         )
         assert list(terminated) == [False, True] and reward[1] == 0.0
         obs, reward, terminated, truncated, info = envs.step(['{"tool": "submit"}', '{"tool": "submit"}'])
@@ -329,7 +322,7 @@ def test_async_agents_are_driven_too(make_env):
 
         async def reset(self, observation, info):
             self.loop = asyncio.get_running_loop()
-            self.plan = [{"tool": "python", "arguments": {"code": SOLVE}}, {"tool": "submit"}]
+            self.plan = [{"tool": "python", "arguments": {"code": DEMO_SOLVE}}, {"tool": "submit"}]
 
         async def act(self, observation, info):
             assert asyncio.get_running_loop() is self.loop  # one loop for the whole episode

@@ -6,19 +6,13 @@ import json
 
 import pytest
 from fake_model_server import FakeModelServer, text_turn, tool_turn
+from helpers import DEMO_SOLVE
 
 from asibench_env.agents.model_agent import MissingAPIKeyError
 from asibench_env.agents.openai_agent import OpenAIChatAgent
 from asibench_env.agents.pricing import ModelPrice, PriceTable, UnknownPriceError, default_prices, parse_price
 from asibench_env.runner import EpisodeSpec, run_episode
 
-SOLVE = (
-    "import numpy as np, pathlib\n"
-    "x, y = np.load('data/x.npy'), np.load('data/y.npy')\n"
-    "np.save('coef.npy', np.array(np.polyfit(x, y, 1), dtype=np.float64))\n"
-    "pathlib.Path('results').mkdir(exist_ok=True)\n"
-    "pathlib.Path('results/fit.py').write_text('np.polyfit')\n"
-)
 PRICES = default_prices().with_override("scripted-model", ModelPrice(input=1.0, output=2.0))
 
 
@@ -35,7 +29,7 @@ def _agent(server: FakeModelServer, **kwargs) -> OpenAIChatAgent:
 def test_solves_the_demo_task_end_to_end(make_env):
     script = [
         tool_turn("list_files", {"path": "data"}, "call_1"),
-        tool_turn("python", {"code": SOLVE}, "call_2"),
+        tool_turn("python", {"code": DEMO_SOLVE}, "call_2"),
         tool_turn("submit", {}, "call_3", tokens=(300, 5)),
     ]
     with FakeModelServer(script) as server:
@@ -121,7 +115,7 @@ def test_tokens_and_cost_reach_parquet_results_and_reports(registry, instance_ca
     from asibench_env.batch import run_batch
     from asibench_env.trajectories import load
 
-    script = [tool_turn("python", {"code": SOLVE}, "c1", tokens=(1000, 100)), tool_turn("submit", {}, "c2")]
+    script = [tool_turn("python", {"code": DEMO_SOLVE}, "c1", tokens=(1000, 100)), tool_turn("submit", {}, "c2")]
     with FakeModelServer(script) as server:
         outcome = run_batch(
             [EpisodeSpec("demo.line_fit", "B2", 0)],
@@ -178,7 +172,7 @@ def test_text_protocol_for_models_without_function_calling(make_env):
     script = [
         text_turn(
             'I will solve it.\n<tool_call>{"name": "python", "arguments": {"code": '
-            + json.dumps(SOLVE)
+            + json.dumps(DEMO_SOLVE)
             + "}}</tool_call>"
         ),
         text_turn('<tool_call>{"name": "submit", "arguments": {}}</tool_call>'),
@@ -200,7 +194,7 @@ def test_responses_api_agent_solves_the_demo_task(make_env):
     from asibench_env.agents.openai_responses_agent import OpenAIResponsesAgent
 
     script = [
-        responses_turn(function_call("python", {"code": SOLVE}, "call_a")),
+        responses_turn(function_call("python", {"code": DEMO_SOLVE}, "call_a")),
         responses_turn(function_call("submit", {}, "call_b")),
     ]
     with FakeModelServer(script) as server:

@@ -9,16 +9,9 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from helpers import DEMO_SOLVE
 
 from asibench_env.trajectories import EPISODES_SCHEMA, SCHEMA_VERSION, STEPS_SCHEMA, TrajectoryLogger, load
-
-SOLVE = (
-    "import numpy as np, pathlib\n"
-    "x, y = np.load('data/x.npy'), np.load('data/y.npy')\n"
-    "np.save('coef.npy', np.array(np.polyfit(x, y, 1), dtype=np.float64))\n"
-    "pathlib.Path('results').mkdir(exist_ok=True)\n"
-    "pathlib.Path('results/fit.py').write_text('np.polyfit')\n"
-)
 
 
 @pytest.fixture
@@ -29,7 +22,7 @@ def logged_run(make_env, tmp_path: Path) -> Path:
     )
     env.reset(seed=0)
     env.annotate(input_tokens=100, output_tokens=20, cost_usd=0.001, model_messages=[{"role": "user", "content": "x"}])
-    env.step({"tool": "python", "arguments": {"code": SOLVE}})
+    env.step({"tool": "python", "arguments": {"code": DEMO_SOLVE}})
     env.step("not a tool call")
     env.step(
         {

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from asibench_env.agents.base import Agent, AsyncAgent, SyncAdapter
+from asibench_env.agents.naive import NaiveAgent
 from asibench_env.agents.null import NullAgent
 from asibench_env.agents.oracle import OracleAgent
 
 AGENT_NAMES = ("oracle", "null", "openai", "openai-responses", "anthropic")
 
-__all__ = ["AGENT_NAMES", "Agent", "AsyncAgent", "NullAgent", "OracleAgent", "SyncAdapter", "make_agent"]
+__all__ = ["AGENT_NAMES", "Agent", "AsyncAgent", "NaiveAgent", "NullAgent", "OracleAgent", "SyncAdapter", "make_agent"]
 
 
 def make_agent(name: str, **kwargs: Any) -> Agent:

@@ -76,7 +76,8 @@ class Task:
 
     @property
     def summary(self) -> str:
-        return self.meta.name
+        """The task's one-line public summary (its name when it has none)."""
+        return self.meta.summary or self.meta.name
 
     def prompt_template(self, level: str) -> Path:
         return self.task_dir / self.meta.prompts.for_level(level)

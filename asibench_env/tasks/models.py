@@ -131,6 +131,8 @@ class TaskMeta(_Open):
 
     id: str
     name: str
+    summary: str | None = None
+    """One public sentence on what the agent does (shown by `tasks list` and in docs/tasks.md)."""
     version: str = "1.0"
     status: TaskStatus = "in_development"
     domain: str

@@ -45,7 +45,8 @@ class InstanceRef:
         return ref.is_dir() and any(ref.iterdir())
 
 
-def _task_dirs_under(root: Path) -> Iterable[Path]:
+def task_dirs_under(root: Path) -> Iterable[Path]:
+    """Every task folder below ``root`` (or ``root`` itself), skipping ``_``-folders and solutions."""
     found = {p.parent for p in root.rglob(META_FILE)} | {p.parent for p in root.rglob(COMBINED_FILE)}
     for task_dir in sorted(found):
         if task_dir.name.startswith("_") or "solution" in task_dir.relative_to(root).parts:
@@ -98,7 +99,7 @@ class TaskRegistry:
         self._instances = self._scan_instances()
 
     def _scan(self, root: Path, source: str) -> None:
-        for task_dir in _task_dirs_under(root):
+        for task_dir in task_dirs_under(root):
             try:
                 task = load_task(task_dir, source=source)
             except TaskFileError as exc:
