@@ -42,7 +42,7 @@ from asibench_env.sandbox.base import (
 )
 from asibench_env.sandbox.environment import agent_env
 from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
-from asibench_env.sandbox.protocol import ShellGone, read_reply_line, reply_cap, shell_roundtrip
+from asibench_env.sandbox.protocol import ShellGone, kill_until_gone, read_reply_line, reply_cap, shell_roundtrip
 from asibench_env.sandbox.runtime import base_python, ensure_runtime
 
 logger = logging.getLogger(__name__)
@@ -295,17 +295,7 @@ class LocalSandbox(Sandbox):
 
     def stop_processes(self, keep_kernel: bool = False) -> int:
         """Kill every process the agent started (the init shell stays); returns how many were killed."""
-        killed = 0
-        for _ in range(50):
-            pids = [p for p in self.processes() if not (keep_kernel and self._is_kernel(p))]
-            if not pids:
-                break
-            for sig in (signal.SIGSTOP, signal.SIGKILL):  # stopped processes cannot fork any more
-                for pid in pids:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, sig)
-            killed += len(pids)
-            time.sleep(0.005)
+        killed = kill_until_gone(lambda: [p for p in self.processes() if not (keep_kernel and self._is_kernel(p))])
         if not keep_kernel:
             self._stop_kernel()
         return killed

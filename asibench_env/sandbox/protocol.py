@@ -6,9 +6,11 @@ container (this module is bundled into it, so it imports only the standard libra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import select
+import signal
 import time
 from collections.abc import Callable
 
@@ -109,3 +111,25 @@ def read_reply_line(read_fd: int, timeout: float, cap: int, tick: Callable[[], N
 def reply_cap(output_bytes: int) -> int:
     """The most an interpreter reply may hold: its capped output, JSON-escaped, plus slack."""
     return 4 * output_bytes + 65536
+
+
+def kill_until_gone(
+    list_pids: Callable[[], list[int]], rounds: int = 50, after_round: Callable[[], object] = _no_op
+) -> int:
+    """Stop then kill every listed process, again until none is left (forks race the first pass).
+
+    Returns how many kills were sent. Stopped processes cannot fork any more, so each round shrinks the set.
+    """
+    killed = 0
+    for _ in range(rounds):
+        pids = list_pids()
+        if not pids:
+            break
+        for sig in (signal.SIGSTOP, signal.SIGKILL):
+            for pid in pids:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, sig)
+        killed += len(pids)
+        time.sleep(0.005)
+        after_round()
+    return killed

@@ -191,18 +191,7 @@ class Supervisor:
         return found
 
     def kill_all(self, keep=()):
-        killed = 0
-        for _ in range(100):
-            pids = self.agent_pids(keep)
-            if not pids:
-                break
-            for sig in (signal.SIGSTOP, signal.SIGKILL):  # stopped processes cannot fork any more
-                for pid in pids:
-                    with contextlib.suppress(OSError):
-                        os.kill(pid, sig)
-            killed += len(pids)
-            time.sleep(0.005)
-            self.reap()
+        killed = kill_until_gone(lambda: self.agent_pids(keep), rounds=100, after_round=self.reap)
         self.reap()
         return killed
 
