@@ -244,7 +244,7 @@ def score_table(results: list[EpisodeResult]) -> Table:
         else:
             by_cell[(r.task_id, r.prompt_level)].append(r.final_score)
     table = Table(title="Mean score (0-100)")
-    table.add_column("task")
+    table.add_column("task", overflow="fold")
     for level in levels:
         table.add_column(level, justify="right")
     table.add_column("infra errors", justify="right")
