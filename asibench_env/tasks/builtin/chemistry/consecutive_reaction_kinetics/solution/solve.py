@@ -34,7 +34,8 @@ def residuals(log_k, order):
     for run, (a0, b0) in initial.items():
         sel = runs["run"] == run
         t, a_obs, b_obs = runs["time_min"][sel], runs["A_mM"][sel], runs["B_mM"][sel]
-        a, b = integrate(float(t.max()), a0, b0, order, k1, k2, times=t).y
+        grid, at = np.unique(t, return_inverse=True)  # a run may hold two readings at one time
+        a, b = integrate(float(t.max()), a0, b0, order, k1, k2, times=grid).y[:, at]
         sigma_a = 0.02 * np.abs(a) + 0.01 * a_scale
         sigma_b = 0.02 * np.abs(b) + 0.01 * a_scale
         out += [(a - a_obs) / sigma_a, (b - b_obs) / sigma_b]
