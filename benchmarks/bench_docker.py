@@ -8,7 +8,7 @@
 4. Concurrency: N Docker sandboxes, each driven by an "idle agent" (a think pause between steps),
    for growing N until the p99 of step latency exceeds 100 ms (or --max-sandboxes).
 
-Run: .venv/bin/python benchmarks/bench_docker.py [--steps 500] [--resets 20] [--max-sandboxes 48]
+Run: .venv/bin/python benchmarks/bench_docker.py [--steps 500] [--resets 20] [--max-sandboxes 96]
 """
 
 from __future__ import annotations
