@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from asibench_env.cli_common import InstancesDirOpt, TasksDirOpt, open_registry
 from asibench_env.cli_docker import image_app, sandbox_app
@@ -197,7 +198,7 @@ def run(
     results = outcome.results
     if outcome.skipped:
         console.print(f"Skipped {outcome.skipped} episode(s) already finished in {out}")
-    console.print(score_table(results))
+    console.print(score_table(results, width=console.width))
     infra = sum(r.status == "infra_error" for r in results)
     if infra:
         console.print(f"[yellow]{infra} episode(s) ended in infra_error (excluded from means); see {out}/results[/]")
@@ -233,8 +234,12 @@ def report(out: Annotated[Path, typer.Argument(help="A run folder with a traject
     console.print(f"Rebuilt {len(written)} file(s) under {out}")
 
 
-def score_table(results: list[EpisodeResult]) -> Table:
-    """Mean score per task and level; infra errors are shown apart, never as 0."""
+def score_table(results: list[EpisodeResult], width: int | None = None) -> Table:
+    """Mean score per task and level; infra errors are shown apart, never as 0.
+
+    When the table would not fit in ``width`` columns, task ids break after their domain
+    ("electrical_engineering." over "filter_identification") rather than mid-word.
+    """
     by_cell: dict[tuple[str, str], list[float]] = defaultdict(list)
     infra: dict[str, int] = defaultdict(int)
     levels = sorted({r.prompt_level for r in results})
@@ -248,12 +253,16 @@ def score_table(results: list[EpisodeResult]) -> Table:
     for level in levels:
         table.add_column(level, justify="right")
     table.add_column("infra errors", justify="right")
-    for task_id in sorted({r.task_id for r in results}):
+    task_ids = sorted({r.task_id for r in results})
+    # every other column is about 8 wide with its borders; "infra errors" about 15
+    break_ids = width is not None and max(map(len, task_ids), default=0) + 8 * len(levels) + 19 > width
+    for task_id in task_ids:
         cells = []
         for level in levels:
             scores = by_cell.get((task_id, level))
             cells.append(f"{sum(scores) / len(scores):.1f}" if scores else "")
-        table.add_row(task_id, *cells, str(infra[task_id]))
+        label = task_id.replace(".", ".\n", 1) if break_ids else task_id
+        table.add_row(Text(label), *cells, str(infra[task_id]))
     overall = [s for scores in by_cell.values() for s in scores]
     if overall:
         table.add_row(

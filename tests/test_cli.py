@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -105,3 +106,39 @@ def test_bad_arguments_are_clear(tmp_path: Path):
     assert proc.returncode == 2 and "unknown task" in proc.stderr
     proc = _run(["tasks", "show", "no.such_task"], tmp_path)
     assert proc.returncode == 2
+
+
+def test_score_table_breaks_long_task_ids_after_the_domain_on_narrow_terminals():
+    from rich.console import Console
+
+    from asibench_env.cli import score_table
+    from asibench_env.episode import EpisodeResult
+
+    task_ids = ["electrical_engineering.filter_identification", "physics.damped_oscillator_fit"]
+    results = [
+        EpisodeResult(
+            task_id=task_id,
+            task_version="1",
+            instance_id=f"{task_id}-0",
+            prompt_level=level,
+            seed=0,
+            status="scored",
+            end_reason="submit",
+            final_score=97.5,
+        )
+        for task_id in task_ids
+        for level in ("B1", "B2", "B3", "B4")
+    ]
+
+    def render(width: int) -> str:
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(score_table(results, width=width))
+        return console.export_text()
+
+    narrow, wide = render(80), render(200)
+    for part in ("electrical_engineering.", "filter_identification", "physics.", "damped_oscillator_fit"):
+        assert part in narrow
+    assert max(map(len, narrow.splitlines())) <= 80
+    for task_id in task_ids:  # a wide terminal keeps each id on one line
+        assert task_id in wide and task_id not in narrow
+    assert narrow.count("97.5") == wide.count("97.5") == 12  # 2 tasks and the "all" row, 4 levels each
