@@ -89,7 +89,7 @@ def tasks_validate(
     levels: Annotated[str, typer.Option(help="Levels the oracle is checked at.")] = ",".join(LEVELS),
     sandbox: Annotated[str, typer.Option(help="Sandbox backend for the episodes: local or docker.")] = "local",
 ) -> None:
-    """Check task folders: files, prompts, generator determinism, leaks, oracle, null and naive scores.
+    """Check task folders: files, prompts, generator determinism, leaks, oracle, null and naive scores, figures.
 
     Exits 1 when any check of any task fails.
     """

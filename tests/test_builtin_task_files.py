@@ -82,9 +82,11 @@ def instances(tmp_path_factory: pytest.TempPathFactory):
     return get
 
 
-def test_there_are_three_tasks_in_three_domains():
-    assert len(TASK_DIRS) >= 3
-    assert len({d.parent.name for d in TASK_DIRS}) >= 3
+def test_every_task_folder_is_found():
+    from asibench_env.tasks.registry import builtin_registry
+
+    assert [_task_id(d) for d in TASK_DIRS] == sorted(builtin_registry().ids())
+    assert len(TASK_DIRS) >= 16
 
 
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_task_id)
@@ -94,7 +96,7 @@ def test_yaml_files(task_dir: Path):
     assert set(meta) >= META_KEYS, META_KEYS - set(meta)
     assert meta["id"] == _task_id(task_dir) == ev["task_id"]
     assert meta["domain"] == task_dir.parent.name
-    assert meta["version"] == "1.0" and meta["status"] == "final"
+    assert re.fullmatch(r"\d+\.\d+", meta["version"]) and meta["status"] == "final"
     assert "evaluation" not in meta and "generation" not in meta  # the scoring contract stays out of the public file
     assert meta["difficulty"]["requires_gpu"] is False and meta["difficulty"]["requires_network"] is False
     assert meta["prompts"] == {level: f"prompt_{level}.md" for level in LEVELS}
@@ -109,6 +111,16 @@ def test_yaml_files(task_dir: Path):
     assert any(g.get("severity", "hard") == "hard" and g["scorer"] == "file_match" for g in evaluation["gates"])
     gate_checks = [c for g in evaluation["gates"] for c in g["config"].get("checks", [])]
     assert {"check": "no_nan_inf"} in gate_checks
+    hard_files = {
+        c["file"]
+        for g in evaluation["gates"]
+        if g["scorer"] == "file_match" and g.get("severity", "hard") == "hard"
+        for c in g["config"].get("checks", [])
+        if "file" in c
+    }
+    for figure in (f["name"] for f in outputs if f["type"] == "figure"):  # required, like the official tasks' figures
+        assert figure in hard_files, figure
+        assert "matplotlib" in " ".join(meta["runtime"]["packages"]), "a figure needs matplotlib"
     scoring = evaluation["scoring"]
     assert len(scoring) >= 2
     assert math.isclose(sum(float(s["weight"]) for s in scoring), 100.0)

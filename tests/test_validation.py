@@ -11,7 +11,7 @@ from helpers import CLI, cli_env
 
 from asibench_env.tasks.validation import ValidationOptions, ValidationReport, find_leaks, validate_task
 
-CHECKS = ["files", "prompts", "determinism", "leaks", "oracle", "null", "naive", "scoring determinism"]
+CHECKS = ["files", "prompts", "determinism", "leaks", "oracle", "null", "naive", "scoring determinism", "figures"]
 FAST = ValidationOptions(seeds=1, levels=("B1", "B4"))
 
 
@@ -41,6 +41,42 @@ def test_a_good_task_passes_every_check(valid_task: Path):
     assert report.ok, report.checks
     checks = _by_name(report)
     assert "min 100.0" in checks["oracle"][1] or "min 99" in checks["oracle"][1]
+    assert checks["figures"] == (True, "no figure outputs declared")
+
+
+def _declare_figure(task: Path, writer: str) -> None:
+    """Declare a figure output, results/fit.png, that the task's reference solver writes with ``writer``."""
+    meta = task / "task_meta.yaml"
+    meta.write_text(
+        meta.read_text().replace(
+            "    - {name: results/fit.py,",
+            '    - {name: results/fit.png, type: figure, description: "the data and the line"}\n'
+            "    - {name: results/fit.py,",
+        )
+    )
+    with (task / "solution" / "solve.py").open("a") as solver:
+        solver.write(writer)
+
+
+def test_a_figure_the_oracle_draws_passes_the_figure_check(valid_task: Path):
+    _declare_figure(
+        valid_task,
+        "import matplotlib.pyplot as plt\n"
+        "plt.switch_backend('Agg')\n"
+        "fig, ax = plt.subplots(figsize=(4, 3))\n"
+        "ax.plot(x, y, '.', x, slope * x + intercept)\n"
+        "fig.savefig('results/fit.png', dpi=100)\n",
+    )
+    ok, detail = _by_name(validate_task(valid_task, FAST))["figures"]
+    assert ok and detail == "results/fit.png: PNG 400x300", detail
+
+
+def test_a_figure_output_that_is_no_image_fails(valid_task: Path):
+    _declare_figure(valid_task, "Path('results/fit.png').write_text('a line through the points')\n")
+    report = validate_task(valid_task, FAST)
+    ok, detail = _by_name(report)["figures"]
+    assert not ok and "fit.png is not a PNG, JPEG, SVG or PDF image" in detail
+    assert not report.ok
 
 
 def test_presence_credit_above_ten_fails_the_naive_check(copy_task):

@@ -8,7 +8,8 @@
 5. oracle: the reference solver scores >= 95 at every level on N seeds (default and random parameters);
 6. null: an empty submission scores <= 10;
 7. naive: the oracle's outputs filled with zeros, or with the data's mean, score <= 10;
-8. scoring determinism: the same outputs scored twice give the same breakdown.
+8. scoring determinism: the same outputs scored twice give the same breakdown;
+9. figures: every output declared with ``type: figure`` that the oracle writes is a real image.
 
 Every check runs the real environment, sandbox and scorer, as an agent would meet the task.
 """
@@ -30,6 +31,7 @@ from typing import Any, get_args
 
 import numpy as np
 
+from asibench_env.tasks.figures import NotAFigureError, describe_figure
 from asibench_env.tasks.instances import InstanceCache, InstanceGenerationError, ParamMode, sample_params
 from asibench_env.tasks.loading import Task, TaskFileError, load_task
 from asibench_env.tasks.models import LEVELS, TaskStatus
@@ -102,6 +104,7 @@ def validate_task(
         _run(report, "null", context.check_null)
         _run(report, "naive", context.check_naive)
         _run(report, "scoring determinism", context.check_scoring_determinism)
+        _run(report, "figures", context.check_figures)
     except _Abort:
         pass
     finally:
@@ -344,6 +347,27 @@ class _Context:
             raise _CheckFailed(f"the same outputs scored differently: {[b['final'] for b in breakdowns]}")
         return f"3 scorings of the same outputs: {breakdowns[0]['final']:.4f} each"
 
+
+    def check_figures(self) -> str:
+        figures = [spec.name for spec in self.task.outputs if spec.type == "figure"]
+        if not figures:
+            return "no figure outputs declared"
+        outputs = self.work / "outputs"  # the oracle's outputs, collected by the scoring determinism check
+        if not outputs.is_dir():
+            raise _CheckFailed("no oracle outputs to inspect (the scoring determinism check failed)")
+        found, bad = [], []
+        for name in figures:
+            path = outputs / name
+            if not path.is_file():
+                bad.append(f"the oracle wrote no {name}")
+                continue
+            try:
+                found.append(f"{name}: {describe_figure(path)}")
+            except NotAFigureError as exc:
+                bad.append(str(exc))
+        if bad:
+            raise _CheckFailed("; ".join(bad))
+        return ", ".join(found)
 
 def _breakdown(final: float, results: list[Any]) -> dict[str, Any]:
     rows = [r if isinstance(r, dict) else r.model_dump() for r in results]

@@ -9,6 +9,7 @@ eccentricities and periastron phases.
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from scipy.optimize import least_squares
 
@@ -64,6 +65,21 @@ jitter = float(np.sqrt(max(np.mean(resid**2) - np.mean(err**2), 0.25)))
 best_params = fit_from(best.x, np.sqrt(err**2 + jitter**2)).x
 period, k, e = best_params[:3]
 msini = k * np.sqrt(1 - e**2) * (period * DAY / (2 * np.pi * G)) ** (1 / 3) * (star["mass_msun"] * M_SUN) ** (2 / 3) / M_JUP
+plt.switch_backend("Agg")
+fig, (ax_time, ax_phase) = plt.subplots(2, 1, figsize=(8, 7))
+t_fine = np.linspace(t.min(), eval_times.max(), 4000)
+ax_time.errorbar(t, rv, yerr=np.sqrt(err**2 + jitter**2), fmt=".", ms=4, lw=0.6, label="measured (errors with jitter)")
+ax_time.plot(t_fine, kepler_rv(best_params, t_fine), lw=0.8, label="Keplerian fit")
+ax_time.set(xlabel="time (d)", ylabel="radial velocity (m/s)")
+ax_time.legend(fontsize=8)
+phase = ((t - best_params[4]) / period) % 1.0
+phase_fine = np.linspace(0, 1, 500)
+ax_phase.errorbar(phase, rv, yerr=np.sqrt(err**2 + jitter**2), fmt=".", ms=4, lw=0.6)
+ax_phase.plot(phase_fine, kepler_rv(best_params, best_params[4] + phase_fine * period), lw=1.0)
+ax_phase.set(xlabel=f"phase from periastron (P = {period:.3f} d)", ylabel="radial velocity (m/s)")
+fig.tight_layout()
+fig.savefig("rv_fit.png", dpi=110)
+
 np.save("orbit.npy", np.array([period, k, e, msini], dtype=np.float64))
 np.save("rv_pred.npy", kepler_rv(best_params, eval_times).astype(np.float64))
 Path("analysis.py").write_text(Path(__file__).read_text())

@@ -7,6 +7,7 @@ reads too close to the background to carry information; OD0 is a free parameter.
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 from scipy.optimize import least_squares
 
@@ -20,7 +21,7 @@ def gompertz(t, lag, mu, a):
     return a * np.exp(-np.exp(mu * np.e * (lag - t) / a + 1))
 
 
-results = []
+results, fitted = [], []  # fitted: (well, hours, corrected reads, fit parameters), for the figure
 for well in wells:
     sel = rows["well"] == well
     t = rows["time_min"][sel] / 60.0
@@ -37,8 +38,22 @@ for well in wells:
                       bounds=([0, 0.01, 0.1, -12], [20, 5, 10, 0]))
         for lag0 in (1.0, 3.0, 6.0)
     ]  # fmt: skip
-    results.append(min(fits, key=lambda f: f.cost).x[:3])
+    best = min(fits, key=lambda f: f.cost).x
+    results.append(best[:3])
+    fitted.append((well, t, od, best))
 results = np.array(results)
+plt.switch_backend("Agg")
+fig, ax = plt.subplots(figsize=(8, 5))
+for well, hours, reads, (lag, mu, a, log_od0) in fitted:
+    above = reads > 0  # reads at or below the background have no place on a log scale
+    dots = ax.semilogy(hours[above], reads[above], ".", ms=2, alpha=0.5)[0]
+    grid = np.linspace(hours.min(), hours.max(), 300)
+    ax.semilogy(grid, np.exp(log_od0 + gompertz(grid, lag, mu, a)), lw=0.9, color=dots.get_color(), label=well)
+ax.set(xlabel="time (h)", ylabel="OD600 minus background", title="Gompertz fits per well")
+ax.legend(fontsize=6, ncol=4)
+fig.tight_layout()
+fig.savefig("growth_fits.png", dpi=110)
+
 np.save("lag.npy", results[:, 0].astype(np.float64))
 np.save("mu_max.npy", results[:, 1].astype(np.float64))
 np.save("asymptote.npy", results[:, 2].astype(np.float64))

@@ -10,10 +10,13 @@ half the yield and the ultimate strength.
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
+
 
 rows = np.genfromtxt("data/tensile_tests.csv", delimiter=",", names=True)
 moduli, strengths, elongation, hardening = [], [], [], []
+curves = []  # (specimen, toe-corrected strain, stress), for the figure
 for specimen in np.unique(rows["specimen"]):
     sel = rows["specimen"] == specimen
     strain, stress = rows["strain"][sel], rows["stress_mpa"][sel]
@@ -45,6 +48,20 @@ for specimen in np.unique(rows["specimen"]):
     strengths.append([yield_strength, uts])
     elongation.append(100.0 * corrected[-1])
     hardening.append(exponent)
+    curves.append((specimen, corrected, stress))
+
+plt.switch_backend("Agg")
+fig, ax = plt.subplots(figsize=(8, 5))
+for (specimen, strain_c, stress_s), slope_s, (yield_s, _) in zip(curves, moduli, strengths):
+    line = ax.plot(100 * strain_c, stress_s, lw=0.8, label=f"specimen {int(specimen)}")[0]
+    offset = np.linspace(0.002, 0.002 + yield_s / slope_s * 1.1, 20)
+    ax.plot(100 * offset, slope_s * (offset - 0.002), ls="--", lw=0.7, color=line.get_color())
+    ax.plot(100 * (0.002 + yield_s / slope_s), yield_s, "o", color=line.get_color())
+ax.set(xlabel="engineering strain from the elastic line's origin (%)", ylabel="engineering stress (MPa)",
+       title="Toe-corrected tensile curves, 0.2 % offset lines and yield points")
+ax.legend(fontsize=8)
+fig.tight_layout()
+fig.savefig("stress_strain.png", dpi=110)
 
 np.save("moduli.npy", np.array(moduli, dtype=np.float64))
 np.save("strengths.npy", np.array(strengths, dtype=np.float64))

@@ -9,6 +9,7 @@
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 y = np.genfromtxt("data/series.csv", delimiter=",", names=True)["value"]
@@ -58,6 +59,17 @@ for _ in range(3):
     resid = clean - levels(cuts)
     phi = float(np.sum(resid[1:] * resid[:-1]) / np.sum(resid[:-1] ** 2))
     sigma = float(np.std(resid[1:] - phi * resid[:-1]))
+
+plt.switch_backend("Agg")
+fig, ax = plt.subplots(figsize=(9, 4.5))
+ax.plot(y, lw=0.5, color="0.6", label="record")
+ax.plot(levels(cuts), lw=1.5, color="C3", label=f"segment levels ({len(cuts)} shifts)")
+for cut in cuts:
+    ax.axvline(cut, ls=":", lw=0.8, color="C0")
+ax.set(xlabel="sample", ylabel="value", title=f"Change points; AR(1) noise phi = {phi:.2f}, sigma = {sigma:.3g}")
+ax.legend(fontsize=8)
+fig.tight_layout()
+fig.savefig("segments.png", dpi=110)
 
 np.save("count.npy", np.array([len(cuts)], dtype=np.int64))
 np.save("level.npy", levels(cuts).astype(np.float64))
