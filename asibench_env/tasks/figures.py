@@ -16,7 +16,8 @@ class NotAFigureError(ValueError):
 
 def describe_figure(path: Path) -> str:
     """Return e.g. ``"PNG 880x550"`` for a real figure file; raise :class:`NotAFigureError` otherwise."""
-    head = path.read_bytes()[:4096]
+    with path.open("rb") as file:
+        head = file.read(4096)  # the signature and header are at the start; the rest may be large
     if not head:
         raise NotAFigureError(f"{path.name} is empty")
     if head.startswith(PNG_SIGNATURE):

@@ -200,6 +200,11 @@ class _Context:
     def shared_cache(self) -> InstanceCache:
         return self.cache()
 
+    @property
+    def oracle_outputs(self) -> Path:
+        """Where the scoring determinism check collects the oracle's outputs; the figures check reads them."""
+        return self.work / "oracle-outputs"
+
     # ------------------------------------------------------------------ checks
     def check_prompts(self) -> str:
         texts = {}
@@ -322,7 +327,7 @@ class _Context:
             agent.reset(observation, info)
             while len(agent._plan) > 1:  # everything but the final submit
                 observation, *_ = env.step(agent.act(observation, info))
-            outputs = self.work / "outputs"
+            outputs = self.oracle_outputs
             assert env.sandbox is not None
             env.sandbox.collect([spec.name for spec in self.task.outputs], outputs)
             instance = env.instance
@@ -347,12 +352,11 @@ class _Context:
             raise _CheckFailed(f"the same outputs scored differently: {[b['final'] for b in breakdowns]}")
         return f"3 scorings of the same outputs: {breakdowns[0]['final']:.4f} each"
 
-
     def check_figures(self) -> str:
         figures = [spec.name for spec in self.task.outputs if spec.type == "figure"]
         if not figures:
             return "no figure outputs declared"
-        outputs = self.work / "outputs"  # the oracle's outputs, collected by the scoring determinism check
+        outputs = self.oracle_outputs
         if not outputs.is_dir():
             raise _CheckFailed("no oracle outputs to inspect (the scoring determinism check failed)")
         found, bad = [], []
@@ -368,6 +372,7 @@ class _Context:
         if bad:
             raise _CheckFailed("; ".join(bad))
         return ", ".join(found)
+
 
 def _breakdown(final: float, results: list[Any]) -> dict[str, Any]:
     rows = [r if isinstance(r, dict) else r.model_dump() for r in results]
