@@ -16,8 +16,7 @@ demo: $(STAMP)
 	rm -rf runs/demo  # the demo starts afresh each time (a real run refuses to overwrite itself)
 	$(BIN)/asibench-env run --agent oracle --tasks all --levels B1,B2,B3,B4 --seeds 0-1 --concurrency 2 --out runs/demo
 
-test: $(STAMP) sandbox-image
-	$(BIN)/ruff check .
+test: $(STAMP) sandbox-image lint
 	bash .ci/pytest.sh
 
 # The Docker sandbox's image, built offline from Debian's packages when missing (the engine has no
@@ -28,8 +27,11 @@ sandbox-image: $(STAMP)
 	  { echo "install mmdebstrap (apt-get install mmdebstrap) to build the sandbox image" >&2; exit 1; }
 	$(BIN)/asibench-env image build --offline --if-missing
 
+# Lint: ruff, the formatting, the layer contracts (pyproject's [tool.importlinter]).
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check asibench_env
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check asibench_env
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP) sandbox-image
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from asibench_env.envs.task_env import AsiBenchEnv
-from asibench_env.runner import EpisodeSpec, run_episode
+from asibench_env.runs.runner import EpisodeSpec, run_episode
 from asibench_env.tasks.registry import builtin_registry
 
 

@@ -1,34 +1,31 @@
 """asibench-env: ASI-Bench scientific-workflow tasks as multi-turn Gymnasium environments.
 
 Importing the package registers ``asibench/<task_id>-v0`` for every built-in task and
-``asibench/Task-v0`` for any task with Gymnasium.
+``asibench/Task-v0`` for any task with Gymnasium. The layers, top to bottom, are ``cli``, ``runs``,
+``agents``, ``envs``, then ``sandbox``/``rewards``/``trajectories`` over ``tasks``, then the ground
+modules ``paths``, ``errors`` and ``_version`` (see docs/architecture.md).
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-from typing import Any
-
+from asibench_env._version import __version__
+from asibench_env.envs.actions import ActionParseError, ToolCall, parse_action
+from asibench_env.envs.episode import EpisodeResult
 from asibench_env.envs.registration import register_envs
-
-try:
-    __version__ = version("asibench-env")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from asibench_env.envs.task_env import AsiBenchEnv
+from asibench_env.errors import InfraError
+from asibench_env.tasks.registry import TaskRegistry
 
 register_envs()
 
-
-def __getattr__(name: str) -> Any:
-    if name == "AsiBenchEnv":
-        from asibench_env.envs.task_env import AsiBenchEnv
-
-        return AsiBenchEnv
-    if name == "TaskRegistry":
-        from asibench_env.tasks.registry import TaskRegistry
-
-        return TaskRegistry
-    raise AttributeError(f"module 'asibench_env' has no attribute {name!r}")
-
-
-__all__ = ["AsiBenchEnv", "TaskRegistry", "__version__", "register_envs"]
+__all__ = [
+    "ActionParseError",
+    "AsiBenchEnv",
+    "EpisodeResult",
+    "InfraError",
+    "TaskRegistry",
+    "ToolCall",
+    "__version__",
+    "parse_action",
+    "register_envs",
+]

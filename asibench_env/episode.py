@@ -1,56 +1,13 @@
-"""The record of one finished episode: how it ended and how it scored."""
+"""Deprecated alias of :mod:`asibench_env.envs.episode`, kept for one release (removed in 0.3)."""
 
-from __future__ import annotations
+import sys
+import warnings
 
-from typing import Any, Literal
+import asibench_env.envs.episode as _moved
 
-from pydantic import BaseModel, Field
-
-EpisodeStatus = Literal["scored", "agent_error", "infra_error"]
-EndReason = Literal["submit", "max_steps", "wall_time", "budget", "infra_error", "agent_error", "closed"]
-
-
-class ArtifactRecord(BaseModel):
-    """One declared output as collected from the sandbox."""
-
-    path: str
-    size: int
-    sha256: str
-
-
-class EpisodeResult(BaseModel):
-    """Everything the final ``info`` of an episode reports, also written to the run's result files."""
-
-    task_id: str
-    task_version: str
-    instance_id: str
-    prompt_level: str
-    seed: int | None
-    parameters: dict[str, Any] = Field(default_factory=dict)
-    status: EpisodeStatus
-    end_reason: EndReason
-    final_score: float | None
-    """0-100, or None when the episode could not be scored (infra_error)."""
-    max_possible_score: float = 100.0
-    gates_passed: bool = False
-    hard_gates_passed: bool = False
-    soft_gate_failures: int = 0
-    gate_results: list[dict[str, Any]] = Field(default_factory=list)
-    score_results: list[dict[str, Any]] = Field(default_factory=list)
-    score_error: str | None = None
-    error: str | None = None
-    steps: int = 0
-    wall_time_s: float = 0.0
-    scoring_time_s: float = 0.0
-    artifacts: list[ArtifactRecord] = Field(default_factory=list)
-    refused_outputs: dict[str, str] = Field(default_factory=dict)
-    missing_outputs: list[str] = Field(default_factory=list)
-    sandbox: dict[str, Any] = Field(default_factory=dict)
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cost_usd: float | None = None
-    """Token and dollar totals, when the agent calls a model."""
-
-    @property
-    def reward(self) -> float:
-        return 0.0 if self.final_score is None else self.final_score / 100.0
+warnings.warn(
+    "asibench_env.episode moved to asibench_env.envs.episode; import it from there",
+    DeprecationWarning,
+    stacklevel=2,
+)
+sys.modules[__name__] = _moved

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from asibench_env.actions import ActionParseError, BashArgs, ToolCall, parse_action
-from asibench_env.tools import tool_specs
+from asibench_env.envs.actions import ActionParseError, BashArgs, ToolCall, parse_action
+from asibench_env.envs.tools import tool_specs
 
 
 @pytest.mark.parametrize(

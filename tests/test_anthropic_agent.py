@@ -9,7 +9,7 @@ from helpers import DEMO_SOLVE
 from asibench_env.agents.anthropic_agent import AnthropicAgent
 from asibench_env.agents.model_agent import Budgets, MissingAPIKeyError
 from asibench_env.agents.pricing import ModelPrice, default_prices
-from asibench_env.runner import EpisodeSpec, run_episode
+from asibench_env.runs.runner import EpisodeSpec, run_episode
 
 PRICES = default_prices().with_override("scripted-claude", ModelPrice(input=3.0, output=15.0))
 

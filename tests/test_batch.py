@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import CLI, cli_env
 
-from asibench_env import __version__
-from asibench_env.batch import RunDirError, preflight
+from asibench_env._version import __version__
+from asibench_env.runs.batch import RunDirError, preflight
 from asibench_env.trajectories import load
 
 

@@ -175,7 +175,7 @@ def test_generator_is_deterministic_and_leaks_nothing(task_dir: Path, instances)
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_task_id)
 def test_reference_does_not_leak_at_another_seed(task_dir: Path, instances):
     """The validator checks seed 0; a second seed guards against leaks that depend on the draw."""
-    from asibench_env.tasks.validation import find_leaks
+    from asibench_env.runs.validation import find_leaks
 
     out = instances(task_dir, "a", {"seed": 7})
     assert sorted(p.name for p in out.glob("prompt_b*.md")) == [f"prompt_{level}.md" for level in LEVELS]

@@ -112,7 +112,7 @@ def test_score_table_breaks_long_task_ids_after_the_domain_on_narrow_terminals()
     from rich.console import Console
 
     from asibench_env.cli import score_table
-    from asibench_env.episode import EpisodeResult
+    from asibench_env.envs.episode import EpisodeResult
 
     task_ids = ["electrical_engineering.filter_identification", "physics.damped_oscillator_fit"]
     results = [

@@ -9,7 +9,7 @@ from pathlib import Path
 from fake_model_server import FakeModelServer, tool_turn
 from helpers import CLI, cli_env
 
-from asibench_env.baselines import load_baseline
+from asibench_env.runs.baselines import load_baseline
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env
 from helpers import DEMO_SOLVE
 
 import asibench_env  # noqa: F401  (registers the env ids)
-from asibench_env.actions import ToolCall
+from asibench_env.envs.actions import ToolCall
 
 
 def test_reset_gives_prompt_listing_and_info(make_env):
@@ -215,7 +215,7 @@ def test_dropped_env_leaves_no_process(make_env):
 def test_crashing_generator_is_an_infra_error_in_the_runner(copy_task, tmp_path):
     from asibench_env.agents import NullAgent
     from asibench_env.envs.task_env import AsiBenchEnv
-    from asibench_env.runner import EpisodeSpec, run_episode
+    from asibench_env.runs.runner import EpisodeSpec, run_episode
     from asibench_env.tasks.instances import InstanceCache, InstanceGenerationError
     from asibench_env.tasks.registry import TaskRegistry
 
@@ -315,7 +315,7 @@ def test_sync_vector_env(fixture_tasks_dir, instance_cache):
 def test_async_agents_are_driven_too(make_env):
     import asyncio
 
-    from asibench_env.runner import EpisodeSpec, run_episode
+    from asibench_env.runs.runner import EpisodeSpec, run_episode
 
     class AsyncScripted:
         name = "async-scripted"

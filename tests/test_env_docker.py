@@ -12,7 +12,7 @@ from gymnasium.utils.env_checker import check_env
 from helpers import CLI, DEMO_SOLVE, cli_env
 
 import asibench_env  # noqa: F401  (registers the env ids)
-from asibench_env.runner import EpisodeSpec, run_episode
+from asibench_env.runs.runner import EpisodeSpec, run_episode
 from asibench_env.sandbox.container.images import default_image, find_image
 from asibench_env.sandbox.container.pool import shutdown_pools
 

@@ -11,7 +11,7 @@ from helpers import DEMO_SOLVE
 from asibench_env.agents.model_agent import MissingAPIKeyError
 from asibench_env.agents.openai_agent import OpenAIChatAgent
 from asibench_env.agents.pricing import ModelPrice, PriceTable, UnknownPriceError, default_prices, parse_price
-from asibench_env.runner import EpisodeSpec, run_episode
+from asibench_env.runs.runner import EpisodeSpec, run_episode
 
 PRICES = default_prices().with_override("scripted-model", ModelPrice(input=1.0, output=2.0))
 
@@ -112,7 +112,7 @@ def test_price_table():
 def test_tokens_and_cost_reach_parquet_results_and_reports(registry, instance_cache, tmp_path):
     import json
 
-    from asibench_env.batch import run_batch
+    from asibench_env.runs.batch import run_batch
     from asibench_env.trajectories import load
 
     script = [tool_turn("python", {"code": DEMO_SOLVE}, "c1", tokens=(1000, 100)), tool_turn("submit", {}, "c2")]

@@ -16,9 +16,9 @@ from ai4sci_bench.reporting.batch_records import write_batch_records as official
 from ai4sci_bench.reporting.result_loader import load_grouped_results  # noqa: E402
 
 from asibench_env.agents import NullAgent, OracleAgent  # noqa: E402
-from asibench_env.batch import run_batch  # noqa: E402
-from asibench_env.reports import EpisodeSummary, build_tables, summaries_from_parquet  # noqa: E402
-from asibench_env.runner import EpisodeSpec, plan_episodes  # noqa: E402
+from asibench_env.runs.batch import run_batch  # noqa: E402
+from asibench_env.runs.reports import EpisodeSummary, build_tables, summaries_from_parquet  # noqa: E402
+from asibench_env.runs.runner import EpisodeSpec, plan_episodes  # noqa: E402
 from asibench_env.tasks.registry import TaskRegistry  # noqa: E402
 
 

@@ -259,7 +259,7 @@ def test_task_parity(task, tmp_path: Path, instance_cache: InstanceCache):
     instance, _ = instance_cache.get(task, sample_params(task, 0))
     perfect = tmp_path / "perfect"
     shutil.copytree(instance.path / "data", perfect / "data")
-    from asibench_env.sandbox.runtime import ensure_runtime
+    from asibench_env.tasks.runtime import ensure_runtime
 
     python = ensure_runtime(task.runtime_packages) / "bin" / "python"
     subprocess.run([str(python), str(task.solution_path)], cwd=perfect, check=True, capture_output=True)

@@ -123,8 +123,8 @@ class RaisingAgent:
 
 def test_run_batch_logs_every_episode_including_failures(registry, instance_cache, tmp_path: Path):
     from asibench_env.agents import OracleAgent
-    from asibench_env.batch import run_batch
-    from asibench_env.runner import plan_episodes
+    from asibench_env.runs.batch import run_batch
+    from asibench_env.runs.runner import plan_episodes
 
     out = tmp_path / "batch"
     specs = plan_episodes(["demo.line_fit"], ["B3"], [0, 1])

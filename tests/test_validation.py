@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import CLI, cli_env
 
-from asibench_env.tasks.validation import ValidationOptions, ValidationReport, find_leaks, validate_task
+from asibench_env.runs.validation import ValidationOptions, ValidationReport, find_leaks, validate_task
 
 CHECKS = ["files", "prompts", "determinism", "leaks", "oracle", "null", "naive", "scoring determinism", "figures"]
 FAST = ValidationOptions(seeds=1, levels=("B1", "B4"))

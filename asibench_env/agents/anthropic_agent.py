@@ -18,7 +18,7 @@ from asibench_env.agents.model_agent import (
     translate_api_error,
 )
 from asibench_env.agents.pricing import PriceTable, Usage
-from asibench_env.tools import tool_specs
+from asibench_env.envs.tools import tool_specs
 
 
 class AnthropicAgent(ModelAgent):

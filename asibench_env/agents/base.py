@@ -13,7 +13,7 @@ class Agent(Protocol):
     """An agent: sees the observation and info, returns the next action, hears the final reward.
 
     ``act`` may return anything the env's action parser accepts: a dict, a JSON string, a
-    :class:`~asibench_env.actions.ToolCall` or raw completion text.
+    :class:`~asibench_env.envs.actions.ToolCall` or raw completion text.
     """
 
     name: str

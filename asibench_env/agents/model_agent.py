@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asibench_env.agents.pricing import PriceTable, Usage, default_prices
+from asibench_env.envs.tools import tool_specs
 from asibench_env.errors import InfraError
 
 SYSTEM_PROMPT = (
@@ -24,8 +25,6 @@ SUBMIT = {"tool": "submit", "arguments": {}}
 
 def text_protocol_prompt() -> str:
     """The system prompt of the text-only (ReAct) mode, for models without function calling."""
-    from asibench_env.tools import tool_specs
-
     lines = [
         SYSTEM_PROMPT,
         "",

@@ -25,20 +25,25 @@ class OracleAgent:
         self.solve_timeout_s = solve_timeout_s
         self._plan: deque[dict[str, Any]] = deque()
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
-        task = self.registry.get(info["task_id"])
+    def solve_actions(self, task_id: str) -> list[dict[str, Any]]:
+        """The actions that write and run the task's reference solver, without the final submit.
+
+        Raises :class:`FileNotFoundError` when the task has no ``solution/solve.py`` and
+        :class:`~asibench_env.tasks.registry.UnknownTaskError` for an unknown task.
+        """
+        task = self.registry.get(task_id)
         if not task.solution_path.is_file():
             raise FileNotFoundError(
                 f"task {task.id} has no reference solver at {task.solution_path}; the oracle needs one"
             )
         source = task.solution_path.read_text(encoding="utf-8")
-        self._plan = deque(
-            [
-                {"tool": "write_file", "arguments": {"path": SOLVER_PATH, "content": source}},
-                {"tool": "bash", "arguments": {"command": f"python3 {SOLVER_PATH}", "timeout": self.solve_timeout_s}},
-                {"tool": "submit", "arguments": {}},
-            ]
-        )
+        return [
+            {"tool": "write_file", "arguments": {"path": SOLVER_PATH, "content": source}},
+            {"tool": "bash", "arguments": {"command": f"python3 {SOLVER_PATH}", "timeout": self.solve_timeout_s}},
+        ]
+
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        self._plan = deque([*self.solve_actions(info["task_id"]), {"tool": "submit", "arguments": {}}])
 
     def act(self, observation: str, info: dict[str, Any]) -> dict[str, Any]:
         if not self._plan:

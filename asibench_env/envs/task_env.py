@@ -15,18 +15,18 @@ from typing import Any
 
 import gymnasium as gym
 
-from asibench_env.actions import ActionParseError, ActionParser, ToolCall, parse_action
+from asibench_env.envs.actions import ActionParseError, ActionParser, ToolCall, parse_action
+from asibench_env.envs.episode import ArtifactRecord, EndReason, EpisodeResult
 from asibench_env.envs.spaces import FreeText
-from asibench_env.episode import ArtifactRecord, EndReason, EpisodeResult
+from asibench_env.envs.tools import ToolFormat, tool_specs
+from asibench_env.envs.workspace import build_seed_dir
 from asibench_env.rewards import score_outputs
 from asibench_env.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits, SandboxPathError
 from asibench_env.sandbox.factory import open_sandbox
 from asibench_env.tasks.instances import InstanceCache, ParamMode, sample_params
 from asibench_env.tasks.loading import Task
-from asibench_env.tasks.models import LEVELS
+from asibench_env.tasks.models import normalize_level
 from asibench_env.tasks.registry import InstanceRef, TaskRegistry, builtin_registry
-from asibench_env.tools import ToolFormat, tool_specs
-from asibench_env.workspace import build_seed_dir
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _format_exec(result: ExecResult, kind: str) -> str:
 class AsiBenchEnv(gym.Env[str, str]):
     """An ASI-Bench task instance as a multi-turn tool-use environment.
 
-    Actions are tool calls (see :mod:`asibench_env.actions`); observations are the tools' text
+    Actions are tool calls (see :mod:`asibench_env.envs.actions`); observations are the tools' text
     output. Every step but the last gives reward 0; the last gives ``final_score / 100`` from the
     task's scorer. ``terminated`` is set by ``submit``; ``truncated`` when the step or wall-time
     budget runs out (the outputs are still scored).
@@ -81,7 +81,7 @@ class AsiBenchEnv(gym.Env[str, str]):
             raise ValueError("task_id is required, e.g. gymnasium.make('asibench/Task-v0', task_id='physics.x')")
         self.registry = registry or _registry_for(tasks_dir, instances_dir)
         self.task: Task = self.registry.get(task_id)
-        self.level = _check_level(level)
+        self.level = normalize_level(level)
         self.sandbox_backend = sandbox
         self.max_steps = int(max_steps)
         self.max_wall_time_s = float(max_wall_time_s)
@@ -134,7 +134,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         started = time.perf_counter()
         options = dict(options or {})
         self._close_sandbox()
-        self._episode_level = _check_level(options.get("level", self.level))
+        self._episode_level = normalize_level(options.get("level", self.level))
         instance_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self._instance, self._instance_was_cached = self._choose_instance(instance_seed, options)
         self._seed = instance_seed
@@ -384,13 +384,6 @@ class AsiBenchEnv(gym.Env[str, str]):
         sandbox, self._sandbox = getattr(self, "_sandbox", None), None
         if sandbox is not None:
             sandbox.close()
-
-
-def _check_level(level: str) -> str:
-    normalised = str(level).upper()
-    if normalised not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
-    return normalised
 
 
 def _as_list(value: str | Path | Sequence[str | Path] | None) -> list[str | Path]:

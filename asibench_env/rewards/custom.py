@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from asibench_env.rewards.results import ScorerResult
+from asibench_env.rewards.scorers import NATIVE_SCORERS
 
 CUSTOM_SCORER_FILE = "custom_scorer.py"
 
@@ -58,8 +59,6 @@ def run_official_scorer(cls: type, pred_dir: Path, ref_dir: Path, config: dict[s
 def _register_native_builtins(official: Any) -> None:
     """Custom scorers may delegate to built-ins through ``get_scorer``; serve those from the native ones."""
     from ai4sci_bench.core.types import ScoreDetail
-
-    from asibench_env.rewards.scorers import NATIVE_SCORERS
 
     for name, function in NATIVE_SCORERS.items():
         if name in official._SCORER_REGISTRY:  # noqa: SLF001

@@ -43,7 +43,7 @@ from asibench_env.sandbox.base import (
 from asibench_env.sandbox.environment import agent_env
 from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
 from asibench_env.sandbox.protocol import ShellGone, kill_until_gone, read_reply_line, reply_cap, shell_roundtrip
-from asibench_env.sandbox.runtime import base_python, ensure_runtime
+from asibench_env.tasks.runtime import base_python, ensure_runtime
 
 logger = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from asibench_env.paths import instances_cache_dir
 from asibench_env.tasks.loading import Task
 from asibench_env.tasks.models import LEVELS, InstanceMeta
 from asibench_env.tasks.registry import InstanceRef
+from asibench_env.tasks.runtime import ensure_runtime
 
 ParamMode = Literal["default", "random"]
 DEFAULT_GENERATOR_TIMEOUT_S = 600.0
@@ -193,6 +194,4 @@ class InstanceCache:
 
 
 def _runtime_python(task: Task) -> str:
-    from asibench_env.sandbox.runtime import ensure_runtime
-
     return str(Path(ensure_runtime(task.runtime_packages)) / "bin" / "python")

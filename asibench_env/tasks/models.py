@@ -14,6 +14,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 TASK_ID_PATTERN = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 LEVELS: tuple[str, ...] = ("B1", "B2", "B3", "B4")
 
+
+def normalize_level(level: str) -> str:
+    """``"b3"`` -> ``"B3"``. Raises :class:`ValueError` naming the valid levels for anything else."""
+    normalised = str(level).strip().upper()
+    if normalised not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    return normalised
+
+
+def parse_levels(text: str) -> list[str]:
+    """``"b1, B3"`` -> ``["B1", "B3"]``. Raises :class:`ValueError` for an empty list or an unknown level."""
+    parts = [part for part in str(text).split(",") if part.strip()]
+    if not parts:
+        raise ValueError(f"no levels in {text!r}; write e.g. B1,B3 (levels are {', '.join(LEVELS)})")
+    try:
+        return [normalize_level(part) for part in parts]
+    except ValueError:
+        raise ValueError(f"levels must be among {', '.join(LEVELS)}; got {text!r}") from None
+
+
 TaskStatus = Literal["in_development", "test", "sample", "final", "abandoned"]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from asibench_env import __version__
+from asibench_env._version import __version__
 from asibench_env.trajectories.writer import DEFAULT_MAX_OBSERVATION_CHARS, TrajectoryWriter, truncate_observation
 
 MODEL_FIELDS = (
@@ -146,7 +146,7 @@ class TrajectoryLogger(gym.Wrapper):
         return rows
 
     def record_result(self, result: Any) -> None:
-        """Write the current episode with this :class:`~asibench_env.episode.EpisodeResult`.
+        """Write the current episode with this :class:`~asibench_env.envs.episode.EpisodeResult`.
 
         The env calls this itself at the end of an episode; a runner calls it for episodes that ended
         another way (the agent raised, the reset failed), so that those are in the dataset too.

@@ -7,8 +7,6 @@ every finished episode readable and no half-written file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +14,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from asibench_env.atomic import atomic_path
 from asibench_env.trajectories.schema import PARTITION_COLUMNS, TABLES
 
 DEFAULT_MAX_OBSERVATION_CHARS = 256 * 1024
@@ -55,14 +54,8 @@ class TrajectoryWriter:
         folder.mkdir(parents=True, exist_ok=True)
         data = table.drop_columns(list(PARTITION_COLUMNS))
         target = folder / f"{episode_id}.parquet"
-        fd, tmp = tempfile.mkstemp(prefix=f".{episode_id}.", suffix=".tmp", dir=folder)
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             pq.write_table(data, tmp, compression="zstd")
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return target
 
     def write_episode(self, steps: list[dict[str, Any]], episode: dict[str, Any]) -> None:

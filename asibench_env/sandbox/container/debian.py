@@ -149,15 +149,23 @@ def bootstrap_command(tool: str, sources: list[AptSource], target: Path) -> list
     return ["debootstrap", "--variant=minbase", f"--include={include}", suite, str(target), sources[0].uri]
 
 
+def _has_image(client: Any, tag: str) -> bool:
+    import docker.errors  # the docker SDK is an optional extra
+
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
 def ensure_base_image(
     client: Any, *, mirror: str | None = None, suite: str | None = None, progress: Any = print
 ) -> str:
     """The tag of the imported Debian base, bootstrapping and importing it when missing."""
-    from asibench_env.sandbox.container.images import find_image
-
     sources = debian_sources(mirror, suite)
     tag = base_tag(sources)
-    if find_image(client, tag) is not None:
+    if _has_image(client, tag):
         return tag
     progress(f"bootstrapping a Debian {sources[0].suite} root filesystem from {sources[0].uri}")
     with tempfile.TemporaryDirectory(prefix="asibench-rootfs-") as work:
@@ -172,7 +180,7 @@ def ensure_base_image(
         repository, _, version = tag.partition(":")
         progress(f"importing the root filesystem as {tag}")
         client.api.import_image(src=str(tarball), repository=repository, tag=version)
-    if find_image(client, tag) is None:
+    if not _has_image(client, tag):
         raise SandboxError(f"docker import did not produce {tag}")
     return tag
 

@@ -22,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from asibench_env.sandbox.base import SandboxError
-from asibench_env.sandbox.runtime import requirements
+from asibench_env.sandbox.container import debian, wheelhouse
+from asibench_env.sandbox.container.debian import BASE_PACKAGES
+from asibench_env.tasks.registry import builtin_registry
+from asibench_env.tasks.runtime import requirements
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +50,6 @@ class ImageInfo:
 @cache
 def default_requirements() -> tuple[str, ...]:
     """The scientific core plus every built-in task's ``runtime.packages``."""
-    from asibench_env.tasks.registry import builtin_registry
-
     packages: list[str] = []
     for task in builtin_registry():
         packages += task.runtime_packages
@@ -57,8 +58,6 @@ def default_requirements() -> tuple[str, ...]:
 
 def image_tag(packages: Sequence[str] | None = None) -> str:
     """The default tag for an image with these requirements: it changes when they or the Dockerfile do."""
-    from asibench_env.sandbox.container.debian import BASE_PACKAGES
-
     reqs = requirements(packages) if packages else list(default_requirements())
     text = json.dumps(
         {"dockerfile": (IMAGE_DIR / "Dockerfile").read_text(), "requirements": reqs, "debian": BASE_PACKAGES}
@@ -148,8 +147,6 @@ def build_image(
     progress: Progress = logger.info,
 ) -> ImageInfo:
     """Build the sandbox image (see the module docstring) and return it."""
-    from asibench_env.sandbox.container import debian, wheelhouse
-
     reqs = requirements(packages) if packages else list(default_requirements())
     tag = tag or image_tag(reqs)
     with tempfile.TemporaryDirectory(prefix="asibench-image-") as context:

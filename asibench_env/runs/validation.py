@@ -36,6 +36,10 @@ from asibench_env.tasks.instances import InstanceCache, InstanceGenerationError,
 from asibench_env.tasks.loading import Task, TaskFileError, load_task
 from asibench_env.tasks.models import LEVELS, TaskStatus
 from asibench_env.tasks.registry import InstanceRef, TaskRegistry
+from asibench_env.envs.task_env import AsiBenchEnv
+from asibench_env.runs.runner import EpisodeSpec, run_episode
+from asibench_env.agents import NaiveAgent, NullAgent, OracleAgent
+from asibench_env.rewards import score_outputs
 
 ORACLE_MIN = 95.0
 NAIVE_MAX = 10.0
@@ -185,8 +189,6 @@ class _Context:
         return InstanceCache(self.work / f"instances-{next(self._counter)}")
 
     def env(self, level: str, param_mode: ParamMode = "default", cache: InstanceCache | None = None):
-        from asibench_env.envs.task_env import AsiBenchEnv
-
         return AsiBenchEnv(
             self.task.id,
             level=level,
@@ -255,8 +257,6 @@ class _Context:
         return "no reference file, array or value in data/ or the prompts"
 
     def _episodes(self, agent_factory: Callable[[TaskRegistry], Any], specs: list[tuple[str, int]]) -> list[Any]:
-        from asibench_env.runner import EpisodeSpec, run_episode
-
         results = []
         envs: dict[tuple[str, str], Any] = {}
         registry = self.registry()
@@ -273,7 +273,6 @@ class _Context:
         return results
 
     def check_oracle(self) -> str:
-        from asibench_env.agents import OracleAgent
 
         specs = [(level, seed) for level in self.options.levels for seed in range(self.options.seeds)]
         self.say(f"{self.task.id}: oracle, {len(specs)} episodes")
@@ -291,7 +290,6 @@ class _Context:
         return summary, _Values(min=min(scores), mean=float(np.mean(scores)), episodes=len(specs))
 
     def check_null(self) -> str:
-        from asibench_env.agents import NullAgent
 
         result = self._episodes(lambda _registry: NullAgent(), [("B3", 0)])[0]
         if result.status != "scored" or result.final_score > self.options.naive_max:
@@ -299,7 +297,6 @@ class _Context:
         return f"empty submission: {result.final_score:.1f}", _Values(score=result.final_score)
 
     def check_naive(self) -> str:
-        from asibench_env.agents import NaiveAgent
 
         scores = {}
         for mode in ("zeros", "mean"):
@@ -317,16 +314,11 @@ class _Context:
         return f"max zeros {worst['zeros']:.1f}, mean {worst['mean']:.1f}", _Values(worst)
 
     def check_scoring_determinism(self) -> str:
-        from asibench_env.agents import OracleAgent
-        from asibench_env.rewards import score_outputs
-
         env = self.env("B3")
         try:
             observation, info = env.reset(seed=0)
-            agent = OracleAgent(registry=self.registry())
-            agent.reset(observation, info)
-            while len(agent._plan) > 1:  # everything but the final submit
-                observation, *_ = env.step(agent.act(observation, info))
+            for action in OracleAgent(registry=self.registry()).solve_actions(self.task.id):
+                observation, *_ = env.step(action)
             outputs = self.oracle_outputs
             assert env.sandbox is not None
             env.sandbox.collect([spec.name for spec in self.task.outputs], outputs)

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from asibench_env.episode import EpisodeResult
+from asibench_env.atomic import write_json_atomic
+from asibench_env.envs.episode import EpisodeResult
 
 RESULT_SCHEMA_VERSION = 1
 
@@ -86,20 +87,6 @@ def _unscored(result: EpisodeResult) -> dict[str, Any]:
         "details": {"unscored_submission": True, "episode_status": result.status, "reason": result.error},
         "message": f"not scored: {result.error}",
     }
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON so that a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, ensure_ascii=False, default=str)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_result(

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from asibench_env.tasks.registry import TaskRegistry
+
 TasksDirOpt = Annotated[
     list[Path] | None,
     typer.Option("--tasks-dir", help="A folder of tasks in the official layout (repeatable).", show_default=False),
@@ -18,8 +20,6 @@ InstancesDirOpt = Annotated[
 
 
 def open_registry(tasks_dir: list[Path] | None, instances_dir: list[Path] | None):
-    from asibench_env.tasks.registry import TaskRegistry
-
     try:
         return TaskRegistry(tasks_dir or [], instances_dir or [])
     except FileNotFoundError as exc:

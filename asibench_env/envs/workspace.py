@@ -7,11 +7,11 @@ import json
 import shutil
 from pathlib import Path
 
+from asibench_env.sandbox.base import AGENT_MEMORY_FILES
 from asibench_env.tasks.loading import Task
 from asibench_env.tasks.registry import InstanceRef
 
 TASK_INFO_SCHEMA_VERSION = 3
-AGENT_MEMORY_FILES = ("CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", ".claude")
 
 
 def anonymous_task_id(task_id: str) -> str:

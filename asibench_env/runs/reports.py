@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from asibench_env.atomic import write_text_atomic
+from asibench_env.trajectories import load
+from asibench_env.envs.episode import ArtifactRecord, EpisodeResult
+from asibench_env.runs.results import write_result
 
 LEVELS = ("b1", "b2", "b3", "b4")
 
@@ -136,18 +140,6 @@ def build_tables(episodes: Iterable[EpisodeSummary], generated_at: str | None = 
     return {"batch_overview": overview, "task_scoreboard": scoreboard, "task_level_long": long_rows}
 
 
-def _atomic_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _csv_text(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     if rows:
@@ -187,15 +179,13 @@ def write_batch_records(out_dir: Path, episodes: Iterable[EpisodeSummary]) -> li
             ("md", _markdown(name, rows)),
         ):
             path = folder / f"{name}.{suffix}"
-            _atomic_text(path, text)
+            write_text_atomic(path, text)
             written.append(path)
     return written
 
 
 def summaries_from_parquet(run_dir: Path) -> list[EpisodeSummary]:
     """Episode summaries from the run's Parquet episodes table (the last attempt of each episode)."""
-    from asibench_env.trajectories import load
-
     rows = load(run_dir, "episodes").to_table().to_pylist()
     latest: dict[tuple, dict] = {}
     for row in sorted(rows, key=lambda r: r["finished_at"]):
@@ -229,10 +219,6 @@ def summaries_from_results(run_dir: Path) -> list[EpisodeSummary]:
 def rebuild_from_parquet(run_dir: Path) -> list[Path]:
     """Rewrite ``results/`` and ``batch_records/`` from the Parquet episodes table alone."""
     import json
-
-    from asibench_env.episode import ArtifactRecord, EpisodeResult
-    from asibench_env.results import write_result
-    from asibench_env.trajectories import load
 
     rows = load(run_dir, "episodes").to_table().to_pylist()
     written = []

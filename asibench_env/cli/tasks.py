@@ -11,8 +11,13 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
-from asibench_env.cli_common import InstancesDirOpt, TasksDirOpt, open_registry
-from asibench_env.tasks.models import LEVELS
+from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
+from asibench_env.paths import BUILTIN_TASKS_DIR
+from asibench_env.runs.validation import ValidationOptions, validate_task
+from asibench_env.tasks.catalog import render_catalog
+from asibench_env.tasks.loading import is_task_dir
+from asibench_env.tasks.models import LEVELS, parse_levels
+from asibench_env.tasks.registry import UnknownTaskError, builtin_registry, task_dirs_under
 
 tasks_app = typer.Typer(help="List, inspect, validate and catalogue tasks.", no_args_is_help=True)
 console = Console()
@@ -51,8 +56,6 @@ def tasks_show(
     instances_dir: InstancesDirOpt = None,
 ) -> None:
     """Show one task's public metadata, outputs and scoring summary."""
-    from asibench_env.tasks.registry import UnknownTaskError
-
     registry = open_registry(tasks_dir, instances_dir)
     try:
         task = registry.get(task_id)
@@ -93,11 +96,6 @@ def tasks_validate(
 
     Exits 1 when any check of any task fails.
     """
-    from asibench_env.paths import BUILTIN_TASKS_DIR
-    from asibench_env.tasks.loading import is_task_dir
-    from asibench_env.tasks.registry import task_dirs_under
-    from asibench_env.tasks.validation import ValidationOptions, validate_task
-
     targets = list(paths or [])
     if builtin:
         targets += list(task_dirs_under(BUILTIN_TASKS_DIR))
@@ -127,10 +125,10 @@ def tasks_validate(
 
 
 def _level_list(text: str) -> list[str]:
-    chosen = [part.strip().upper() for part in text.split(",") if part.strip()]
-    if not chosen or any(level not in LEVELS for level in chosen):
-        raise typer.BadParameter(f"levels must be among {', '.join(LEVELS)}; got {text!r}", param_hint="--levels")
-    return chosen
+    try:
+        return parse_levels(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--levels") from exc
 
 
 def _report_table(report) -> Table:
@@ -154,9 +152,6 @@ def tasks_catalog(
     ] = False,
 ) -> None:
     """Write the catalogue of built-in tasks (docs/tasks.md), generated from the task files."""
-    from asibench_env.tasks.catalog import render_catalog
-    from asibench_env.tasks.registry import builtin_registry
-
     text = render_catalog(list(builtin_registry()))
     if check:
         current = output.read_text(encoding="utf-8") if output.is_file() else ""

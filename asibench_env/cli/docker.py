@@ -9,6 +9,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from asibench_env.sandbox.base import SandboxError
+from asibench_env.sandbox.container.images import PACKAGES_LABEL, build_image, default_image, find_image, image_tag
+from asibench_env.sandbox.container.launcher import docker_client, sweep_orphans
 
 image_app = typer.Typer(help="Build and inspect the Docker sandbox image.", no_args_is_help=True)
 sandbox_app = typer.Typer(help="Manage sandbox containers.", no_args_is_help=True)
@@ -16,8 +18,6 @@ console = Console()
 
 
 def _client():
-    from asibench_env.sandbox.container.launcher import docker_client
-
     try:
         return docker_client()
     except SandboxError as exc:
@@ -48,8 +48,6 @@ def image_build(
     suite: Annotated[str | None, typer.Option(help="Debian suite for --offline; default: the host's.")] = None,
 ) -> None:
     """Build the sandbox image (the Dockerfile in asibench_env/sandbox/container/image/)."""
-    from asibench_env.sandbox.container.images import build_image, find_image, image_tag
-
     client = _client()
     target = tag or image_tag(package or None)
     if if_missing and find_image(client, target) is not None:
@@ -86,8 +84,6 @@ def image_show(
     """Show the sandbox image: id, digest, requirements and installed packages."""
     import json
 
-    from asibench_env.sandbox.container.images import PACKAGES_LABEL, default_image, find_image
-
     client = _client()
     reference = image or default_image()
     info = find_image(client, reference)
@@ -105,7 +101,5 @@ def sandbox_sweep(
     ] = False,
 ) -> None:
     """Remove sandbox containers left behind by runs that died."""
-    from asibench_env.sandbox.container.launcher import sweep_orphans
-
     removed = sweep_orphans(_client(), everything=everything)
     console.print(f"removed {removed} container(s)")

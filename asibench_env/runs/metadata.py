@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from asibench_env import __version__
+from asibench_env._version import __version__
 from asibench_env.paths import PACKAGE_DIR
+from asibench_env.atomic import write_json_atomic
 
 DEPENDENCIES = ("asibench", "gymnasium", "numpy", "pyarrow", "pydantic", "pyyaml", "docker", "openai", "anthropic")
 
@@ -92,7 +93,6 @@ def collect_run_metadata(
 
 
 def save_run_metadata(out_dir: Path, metadata: RunMetadata) -> Path:
-    from asibench_env.results import write_json_atomic
 
     path = Path(out_dir) / "run_metadata.json"
     write_json_atomic(path, metadata.model_dump(mode="json"))

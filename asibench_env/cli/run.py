@@ -1,48 +1,38 @@
-"""The ``asibench-env`` command line."""
+"""``asibench-env run``: an agent over tasks x levels x seeds, into a run folder."""
 
 from __future__ import annotations
 
-import logging
-from collections import defaultdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from asibench_env.cli_common import InstancesDirOpt, TasksDirOpt, open_registry
-from asibench_env.cli_docker import image_app, sandbox_app
-from asibench_env.cli_tasks import tasks_app
-from asibench_env.episode import EpisodeResult
-from asibench_env.tasks.models import LEVELS
+from asibench_env.agents import AGENT_NAMES, make_agent
+from asibench_env.agents.model_agent import Budgets, MissingAPIKeyError
+from asibench_env.agents.pricing import UnknownPriceError, default_prices, parse_price
+from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
+from asibench_env.cli.tables import score_table
+from asibench_env.runs.baselines import BaselineConfig, load_baseline
+from asibench_env.runs.batch import RunDirError, run_batch
+from asibench_env.runs.runner import parse_seeds, plan_episodes
+from asibench_env.tasks.models import parse_levels
+from asibench_env.tasks.registry import UnknownTaskError
 
-app = typer.Typer(
-    help="ASI-Bench scientific-workflow tasks as multi-turn Gymnasium environments.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode="rich",
-)
-app.add_typer(tasks_app, name="tasks")
-app.add_typer(image_app, name="image")
-app.add_typer(sandbox_app, name="sandbox")
 console = Console()
 
 
 def _levels(text: str) -> list[str]:
-    levels = [part.strip().upper() for part in text.split(",") if part.strip()]
-    bad = [lvl for lvl in levels if lvl not in LEVELS]
-    if bad or not levels:
-        raise typer.BadParameter(f"levels must be among {', '.join(LEVELS)}; got {text!r}")
-    return levels
+    try:
+        return parse_levels(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--levels") from exc
 
 
 def _opt(help_text: str, *names: str, **kw):
     return typer.Option(*names, help=help_text, show_default=False, **kw)
 
 
-@app.command()
 def run(
     config: Annotated[
         Path | None, _opt("A baseline file (baselines/NAME.yaml); options given here override it.")
@@ -93,14 +83,6 @@ def run(
 
     Writes DIR/run_metadata.json, DIR/results/, DIR/batch_records/ and DIR/trajectories/ (Parquet).
     """
-    from asibench_env.agents import AGENT_NAMES, make_agent
-    from asibench_env.agents.model_agent import Budgets, MissingAPIKeyError
-    from asibench_env.agents.pricing import UnknownPriceError, default_prices, parse_price
-    from asibench_env.baselines import BaselineConfig, load_baseline
-    from asibench_env.batch import RunDirError, run_batch
-    from asibench_env.runner import parse_seeds, plan_episodes
-    from asibench_env.tasks.registry import UnknownTaskError
-
     try:
         base = load_baseline(config) if config else BaselineConfig(name="cli", agent="oracle", seeds="0-1")
     except ValueError as exc:
@@ -220,64 +202,3 @@ def _sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[st
     if image:
         options["image"] = image
     return options
-
-
-@app.command()
-def report(out: Annotated[Path, typer.Argument(help="A run folder with a trajectories/ dataset.")]) -> None:
-    """Rebuild results/ and batch_records/ of a run from its Parquet episodes alone."""
-    from asibench_env.reports import rebuild_from_parquet
-
-    try:
-        written = rebuild_from_parquet(out)
-    except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc), param_hint="OUT") from exc
-    console.print(f"Rebuilt {len(written)} file(s) under {out}")
-
-
-def score_table(results: list[EpisodeResult], width: int | None = None) -> Table:
-    """Mean score per task and level; infra errors are shown apart, never as 0.
-
-    When the table would not fit in ``width`` columns, task ids break after their domain
-    ("electrical_engineering." over "filter_identification") rather than mid-word.
-    """
-    by_cell: dict[tuple[str, str], list[float]] = defaultdict(list)
-    infra: dict[str, int] = defaultdict(int)
-    levels = sorted({r.prompt_level for r in results})
-    for r in results:
-        if r.final_score is None:
-            infra[r.task_id] += 1
-        else:
-            by_cell[(r.task_id, r.prompt_level)].append(r.final_score)
-    table = Table(title="Mean score (0-100)")
-    table.add_column("task", overflow="fold")
-    for level in levels:
-        table.add_column(level, justify="right")
-    table.add_column("infra errors", justify="right")
-    task_ids = sorted({r.task_id for r in results})
-    # every other column is about 8 wide with its borders; "infra errors" about 15
-    break_ids = width is not None and max(map(len, task_ids), default=0) + 8 * len(levels) + 19 > width
-    for task_id in task_ids:
-        cells = []
-        for level in levels:
-            scores = by_cell.get((task_id, level))
-            cells.append(f"{sum(scores) / len(scores):.1f}" if scores else "")
-        label = task_id.replace(".", ".\n", 1) if break_ids else task_id
-        table.add_row(Text(label), *cells, str(infra[task_id]))
-    overall = [s for scores in by_cell.values() for s in scores]
-    if overall:
-        table.add_row(
-            "[bold]all[/]",
-            *[
-                f"{sum(v) / len(v):.1f}"
-                if (v := [s for (t, lv), ss in by_cell.items() if lv == level for s in ss])
-                else ""
-                for level in levels
-            ],
-            str(sum(infra.values())),
-        )
-    return table
-
-
-def main() -> None:  # pragma: no cover - console entry
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()

@@ -1,0 +1,54 @@
+"""Tables the commands print."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.table import Table
+from rich.text import Text
+
+from asibench_env.envs.episode import EpisodeResult
+
+
+def score_table(results: list[EpisodeResult], width: int | None = None) -> Table:
+    """Mean score per task and level; infra errors are shown apart, never as 0.
+
+    When the table would not fit in ``width`` columns, task ids break after their domain
+    ("electrical_engineering." over "filter_identification") rather than mid-word.
+    """
+    by_cell: dict[tuple[str, str], list[float]] = defaultdict(list)
+    infra: dict[str, int] = defaultdict(int)
+    levels = sorted({r.prompt_level for r in results})
+    for r in results:
+        if r.final_score is None:
+            infra[r.task_id] += 1
+        else:
+            by_cell[(r.task_id, r.prompt_level)].append(r.final_score)
+    table = Table(title="Mean score (0-100)")
+    table.add_column("task", overflow="fold")
+    for level in levels:
+        table.add_column(level, justify="right")
+    table.add_column("infra errors", justify="right")
+    task_ids = sorted({r.task_id for r in results})
+    # every other column is about 8 wide with its borders; "infra errors" about 15
+    break_ids = width is not None and max(map(len, task_ids), default=0) + 8 * len(levels) + 19 > width
+    for task_id in task_ids:
+        cells = []
+        for level in levels:
+            scores = by_cell.get((task_id, level))
+            cells.append(f"{sum(scores) / len(scores):.1f}" if scores else "")
+        label = task_id.replace(".", ".\n", 1) if break_ids else task_id
+        table.add_row(Text(label), *cells, str(infra[task_id]))
+    overall = [s for scores in by_cell.values() for s in scores]
+    if overall:
+        table.add_row(
+            "[bold]all[/]",
+            *[
+                f"{sum(v) / len(v):.1f}"
+                if (v := [s for (t, lv), ss in by_cell.items() if lv == level for s in ss])
+                else ""
+                for level in levels
+            ],
+            str(sum(infra.values())),
+        )
+    return table

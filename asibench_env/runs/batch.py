@@ -1,0 +1,278 @@
+"""The batch runner: many episodes, in parallel, resumable, with infrastructure errors kept apart.
+
+Output layout: ``DIR/run_metadata.json``, ``DIR/results/<instance>__<level>.json`` (the marker that an
+episode is done), ``DIR/batch_records/`` and ``DIR/trajectories/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from asibench_env._version import __version__
+from asibench_env.agents.base import Agent
+from asibench_env.envs.task_env import AsiBenchEnv
+from asibench_env.envs.episode import EpisodeResult
+from asibench_env.runs.reports import summaries_from_results, write_batch_records
+from asibench_env.runs.results import write_result
+from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
+from asibench_env.runs.runner import EpisodeSpec, run_episode
+from asibench_env.tasks.registry import TaskRegistry
+from asibench_env.trajectories import TrajectoryLogger, load
+
+logger = logging.getLogger(__name__)
+
+MIN_FREE_BYTES = 200 * 1024**2
+
+
+class RunDirError(RuntimeError):
+    """The output folder cannot take this run (unwritable, full, or holding another run)."""
+
+
+@dataclass
+class BatchOutcome:
+    """What a batch produced; ``interrupted`` is set when Ctrl-C stopped it early."""
+
+    results: list[EpisodeResult] = field(default_factory=list)
+    agent_names: list[str] = field(default_factory=list)
+    skipped: int = 0
+    retried: int = 0
+    interrupted: bool = False
+
+
+def _spec_key(task_id: str, level: str, seed: int | None) -> tuple[str, str, int | None]:
+    return task_id, level.upper(), seed
+
+
+def finished_specs(out_dir: Path) -> set[tuple[str, str, int | None]]:
+    """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error."""
+    done = set()
+    for path in (Path(out_dir) / "results").glob("*.json"):
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            logger.warning("ignoring unreadable result file %s", path)
+            continue
+        if doc.get("episode_status", "scored") != "infra_error":
+            done.add(_spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed")))
+    return done
+
+
+def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
+    """Fail before the run starts when the output folder cannot take it."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{uuid.uuid4().hex}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise RunDirError(f"cannot write to {out_dir}: {exc.strerror or exc}; choose another --out") from exc
+    free = shutil.disk_usage(out_dir).free
+    if free < MIN_FREE_BYTES:
+        raise RunDirError(f"{out_dir} has only {free // 2**20} MiB free; free some space or choose another --out")
+    metadata = out_dir / "run_metadata.json"
+    has_results = any((out_dir / "results").glob("*.json"))
+    if not resume and (metadata.exists() or has_results):
+        raise RunDirError(f"{out_dir} already holds a run; pass --resume to continue it, or choose another --out")
+    if resume and metadata.exists() and not allow_mixed:
+        previous = json.loads(metadata.read_text(encoding="utf-8"))
+        if previous.get("framework_version") != __version__:
+            raise RunDirError(
+                f"{out_dir} was written by asibench-env {previous.get('framework_version')}, this is {__version__}; "
+                "pass --allow-mixed to add to it anyway, or choose another --out"
+            )
+
+
+def _drop_unfinished_trajectories(out_dir: Path, done: set[tuple[str, str, int | None]]) -> None:
+    """Remove Parquet episodes logged by a killed run whose result file was never written (no duplicates)."""
+    folder = Path(out_dir) / "trajectories"
+    if not (folder / "episodes").is_dir():
+        return
+    rows = load(out_dir, "episodes").to_table(columns=["episode_id", "task_id", "prompt_level", "seed", "status"])
+    for row in rows.to_pylist():
+        if row["status"] == "infra_error" or _spec_key(row["task_id"], row["prompt_level"], row["seed"]) in done:
+            continue
+        for table in ("steps", "episodes"):
+            for path in (folder / table).rglob(f"{row['episode_id']}.parquet"):
+                path.unlink()
+
+
+class _Board:
+    """Shared state of the worker threads: results, the progress bar, the stop flag."""
+
+    def __init__(self, progress: Progress, total: int):
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.outcome = BatchOutcome()
+        self.progress = progress
+        self.bar = progress.add_task("episodes", total=total, status="")
+
+    def add(self, result: EpisodeResult, agent_name: str) -> None:
+        with self.lock:
+            self.outcome.results.append(result)
+            self.outcome.agent_names.append(agent_name)
+            scored = [r.final_score for r in self.outcome.results if r.final_score is not None]
+            errors = sum(r.status == "infra_error" for r in self.outcome.results)
+            mean = f"mean {sum(scored) / len(scored):.1f}" if scored else "mean -"
+            self.progress.update(self.bar, advance=1, status=f"{mean}  infra errors {errors}")
+
+
+def run_batch(
+    specs: Sequence[EpisodeSpec],
+    make_agent: Callable[[], Agent],
+    out_dir: Path,
+    *,
+    registry: TaskRegistry,
+    env_kwargs: dict[str, Any] | None = None,
+    agent_config: dict[str, Any] | None = None,
+    concurrency: int = 1,
+    resume: bool = False,
+    max_retries: int = 1,
+    allow_mixed: bool = False,
+    show_progress: bool = True,
+    on_result: Callable[[EpisodeResult], None] | None = None,
+) -> BatchOutcome:
+    """Run every spec (skipping finished ones with ``resume``) and write results, records and trajectories."""
+    out_dir = Path(out_dir)
+    preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
+    done = finished_specs(out_dir) if resume else set()
+    if resume:
+        _drop_unfinished_trajectories(out_dir, done)
+    todo = [s for s in specs if _spec_key(s.task_id, s.level, s.seed) not in done]
+    requested = (env_kwargs or {}).get("sandbox", "local")
+    if not (out_dir / "run_metadata.json").exists():
+        _write_metadata(out_dir, specs, registry, [], requested, agent_config)
+    run_id = uuid.uuid4().hex[:12]
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        disable=not show_progress,
+    )
+    work: queue.Queue[EpisodeSpec] = queue.Queue()
+    for spec in todo:
+        work.put(spec)
+
+    def worker(board: _Board) -> None:
+        envs: dict[tuple[str, str], gym.Env] = {}
+        try:
+            while not board.stop.is_set():
+                try:
+                    spec = work.get_nowait()
+                except queue.Empty:
+                    return
+                key = (spec.task_id, spec.level)
+                if key not in envs:
+                    base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **(env_kwargs or {}))
+                    envs[key] = TrajectoryLogger(
+                        base, out_dir, run_id=run_id, model=(agent_config or {}).get("model"), agent_config=agent_config
+                    )
+                agent_name = (agent_config or {}).get("name", "unknown")
+                for attempt in range(1, max_retries + 2):
+                    try:
+                        agent = make_agent()
+                        agent_name = agent.name
+                        envs[key].agent = agent_name
+                        result = run_episode(envs[key], agent, spec)
+                    except Exception as exc:  # noqa: BLE001 - a harness failure must not stop the other episodes
+                        logger.exception("harness failure on %s", spec)
+                        result = _harness_failure(spec, registry, exc)
+                    if result.status != "infra_error" or attempt > max_retries or board.stop.is_set():
+                        break
+                    logger.warning("infra error on %s (attempt %d), retrying: %s", spec, attempt, result.error)
+                    with board.lock:
+                        board.outcome.retried += 1
+                write_result(out_dir / "results", result, agent_name, attempt=attempt, agent_config=agent_config)
+                board.add(result, agent_name)
+                if on_result:
+                    on_result(result)
+        finally:
+            for env in envs.values():
+                env.close()
+
+    with progress:
+        board = _Board(progress, len(todo))
+        board.outcome.skipped = len(specs) - len(todo)
+        threads = [threading.Thread(target=worker, args=(board,), daemon=True) for _ in range(max(1, concurrency))]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)
+        except KeyboardInterrupt:
+            board.stop.set()
+            board.outcome.interrupted = True
+            progress.console.print(
+                "[yellow]Stopping: waiting for the running episodes to finish (Ctrl-C again to abort them)[/]"
+            )
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)
+    outcome = board.outcome
+    if outcome.results:
+        _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config)
+    rebuild_batch_records(out_dir)
+    return outcome
+
+
+def _harness_failure(spec: EpisodeSpec, registry: TaskRegistry, exc: Exception) -> EpisodeResult:
+    return EpisodeResult(
+        task_id=spec.task_id,
+        task_version=registry.get(spec.task_id).version,
+        instance_id=f"{spec.task_id}__seed{spec.seed}",
+        prompt_level=spec.level,
+        seed=spec.seed,
+        status="infra_error",
+        end_reason="infra_error",
+        final_score=None,
+        error=f"harness failure: {type(exc).__name__}: {exc}",
+    )
+
+
+def rebuild_batch_records(out_dir: Path) -> list[Path]:
+    """Batch records over every result file in the run folder (this session's and earlier ones)."""
+    return write_batch_records(out_dir, summaries_from_results(out_dir))
+
+
+def _write_metadata(
+    out_dir: Path,
+    specs: Sequence[EpisodeSpec],
+    registry: TaskRegistry,
+    results: list[EpisodeResult],
+    requested: str,
+    agent_config: dict[str, Any] | None,
+) -> None:
+    isolation = next((r.sandbox for r in results if r.sandbox), {})
+    sandbox = SandboxProvenance(
+        requested_mode=requested,
+        effective_mode=isolation.get("level"),
+        backend=isolation.get("backend"),
+        network=isolation.get("network"),
+        details=isolation.get("details", {}),
+    )
+    task_versions = {t: registry.get(t).version for t in sorted({s.task_id for s in specs})}
+    save_run_metadata(
+        out_dir,
+        collect_run_metadata(
+            agent=agent_config or {},
+            task_versions=task_versions,
+            sandbox=sandbox,
+            levels=sorted({s.level for s in specs}),
+            seeds=sorted({s.seed for s in specs}),
+        ),
+    )

@@ -1,0 +1,144 @@
+"""Drive one agent through one episode; plan episodes and parse seed ranges."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+from asibench_env.agents.base import Agent, SyncAdapter, is_async_agent
+from asibench_env.envs.task_env import AsiBenchEnv
+from asibench_env.envs.episode import EpisodeResult
+from asibench_env.errors import InfraError
+from asibench_env.sandbox.base import SandboxError
+from asibench_env.tasks.instances import InstanceGenerationError
+from asibench_env.trajectories import TrajectoryLogger
+from asibench_env.trajectories.logger import MODEL_FIELDS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EpisodeSpec:
+    """One episode to run: a task at a level with a seed."""
+
+    task_id: str
+    level: str
+    seed: int
+
+
+def plan_episodes(task_ids: Iterable[str], levels: Iterable[str], seeds: Iterable[int]) -> list[EpisodeSpec]:
+    """Every combination, task-major."""
+    levels, seeds = list(levels), list(seeds)
+    return [EpisodeSpec(t, lvl, s) for t in task_ids for lvl in levels for s in seeds]
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-4' -> [0..4]; '1,5,9' -> [1, 5, 9]; ranges and lists may mix."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            low, high = part.split("-", 1)
+            if int(high) < int(low):
+                raise ValueError(f"seed range {part!r} runs backwards; write it low-high")
+            seeds.extend(range(int(low), int(high) + 1))
+        else:
+            seeds.append(int(part))
+    if not seeds:
+        raise ValueError(f"no seeds in {text!r}; write e.g. 0-4 or 1,2,3")
+    return seeds
+
+
+def _failed(spec: EpisodeSpec, env: AsiBenchEnv, status: str, error: str, steps: int, started: float) -> EpisodeResult:
+    instance = env.instance
+    return EpisodeResult(
+        task_id=spec.task_id,
+        task_version=env.task.version,
+        instance_id=instance.instance_id if instance else f"{spec.task_id}__seed{spec.seed}",
+        prompt_level=spec.level,
+        seed=spec.seed,
+        parameters=dict(instance.params) if instance else {},
+        status=status,  # type: ignore[arg-type]
+        end_reason=status,  # type: ignore[arg-type]
+        final_score=0.0 if status == "agent_error" else None,
+        error=error,
+        steps=steps,
+        wall_time_s=time.monotonic() - started,
+    )
+
+
+def _trajectory_logger(env: gym.Env) -> TrajectoryLogger | None:
+    layer = env
+    while isinstance(layer, gym.Wrapper):
+        if isinstance(layer, TrajectoryLogger):
+            return layer
+        layer = layer.env
+    return None
+
+
+def _with_usage(result: EpisodeResult, agent: Agent) -> EpisodeResult:
+    """Add the agent's token and cost totals (model agents keep them) to the episode's result."""
+    usage = getattr(agent, "usage", None)
+    if usage is None:
+        return result
+    return result.model_copy(
+        update={
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost_usd": getattr(agent, "cost_usd", None),
+        }
+    )
+
+
+def _record(env: gym.Env, result: EpisodeResult) -> EpisodeResult:
+    """Log an episode that did not end through the env (so the trajectory logger did not see its end)."""
+    layer = _trajectory_logger(env)
+    if layer is not None:
+        layer.record_result(result)
+    return result
+
+
+def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
+    """Run one episode to its end; never raises for agent or infrastructure failures.
+
+    ``env`` is an :class:`AsiBenchEnv`, possibly wrapped (e.g. in a TrajectoryLogger).
+    """
+    base: AsiBenchEnv = env.unwrapped  # type: ignore[assignment]
+    if is_async_agent(agent):
+        agent = SyncAdapter(agent)  # type: ignore[arg-type]
+    started = time.monotonic()
+    steps = 0
+    try:
+        observation, info = env.reset(seed=spec.seed, options={"level": spec.level})
+    except (InstanceGenerationError, SandboxError, InfraError, OSError) as exc:
+        logger.warning("reset failed for %s: %s", spec, exc)
+        return _record(env, _failed(spec, base, "infra_error", f"reset failed: {exc}", steps, started))
+    try:
+        agent.reset(observation, info)
+        logger_layer = _trajectory_logger(env)
+        while True:
+            action = agent.act(observation, info)
+            turn = getattr(agent, "last_turn", None)
+            if logger_layer is not None and turn:
+                logger_layer.annotate(**{k: v for k, v in turn.items() if k in MODEL_FIELDS})
+                agent.last_turn = {}
+            observation, reward, terminated, truncated, info = env.step(action)
+            steps += 1
+            if terminated or truncated:
+                agent.end(reward, info)
+                return _with_usage(info["episode"], agent)
+    except InfraError as exc:
+        return _record(env, _failed(spec, base, "infra_error", str(exc), steps, started))
+    except Exception as exc:  # noqa: BLE001 - an agent bug ends its own episode, not the run
+        logger.exception("agent %s failed on %s", getattr(agent, "name", "?"), spec)
+        return _record(env, _failed(spec, base, "agent_error", f"{type(exc).__name__}: {exc}", steps, started))
+    finally:
+        env.close()
+        if isinstance(agent, SyncAdapter):
+            agent.close()
