@@ -1,16 +1,39 @@
-"""Shared fixtures: the demo task folder, a private instance cache, and env factories."""
+"""Shared fixtures: a private cache for the session, the demo task folder, and env factories."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from asibench_env.paths import instances_cache_dir, runtimes_dir
 from asibench_env.tasks.instances import InstanceCache
 from asibench_env.tasks.registry import TaskRegistry
 
 FIXTURE_TASKS = Path(__file__).parent / "fixtures" / "tasks"
+
+
+def _listing(folder: Path) -> set[str]:
+    return {entry.name for entry in folder.iterdir()} if folder.is_dir() else set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test session gets its own cache folder; the user's instance cache is never written.
+
+    The task runtimes (virtual environments, slow to build) stay shared through
+    ``ASIBENCH_ENV_RUNTIMES``. The session fails if the user's instance cache changed.
+    """
+    user_instances = instances_cache_dir()
+    before = _listing(user_instances)
+    cache = tmp_path_factory.mktemp("asibench-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ASIBENCH_ENV_RUNTIMES", str(runtimes_dir()))
+        patch.setenv("ASIBENCH_ENV_CACHE", str(cache))
+        yield cache
+    assert _listing(user_instances) == before, f"tests wrote into the user's instance cache {user_instances}"
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +48,8 @@ def registry() -> TaskRegistry:
 
 
 @pytest.fixture(scope="session")
-def instance_cache(tmp_path_factory: pytest.TempPathFactory) -> InstanceCache:
-    return InstanceCache(tmp_path_factory.mktemp("instances"))
+def instance_cache(private_cache: Path) -> InstanceCache:
+    return InstanceCache(private_cache / "instances")
 
 
 @pytest.fixture

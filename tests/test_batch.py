@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -42,13 +43,23 @@ def _episodes(out: Path) -> list[tuple]:
     return sorted((d["instance_id"], d["prompt_level"], d["seed"], round(d["final_score"], 6)) for d in docs)
 
 
-def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_dir: Path):
-    reference = tmp_path / "uninterrupted"
-    done = subprocess.run(
-        _run_args(fixture_tasks_dir, reference), env=cli_env(tmp_path), capture_output=True, text=True, timeout=600
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory, fixture_tasks_dir: Path) -> Path:
+    """One uninterrupted run of the six episodes with two workers, shared by the tests below (read-only)."""
+    tmp = tmp_path_factory.mktemp("reference")
+    out = tmp / "parallel"
+    proc = subprocess.run(
+        _run_args(fixture_tasks_dir, out, "--concurrency", "2"),
+        env=cli_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
-    assert done.returncode == 0, done.stderr
+    assert proc.returncode == 0, proc.stderr
+    return out
 
+
+def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_dir: Path, reference_run: Path):
     out = tmp_path / "killed"
     proc = subprocess.Popen(
         _run_args(fixture_tasks_dir, out), env=cli_env(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -73,7 +84,7 @@ def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_d
     )
     assert resumed.returncode == 0, resumed.stderr
     assert f"Skipped {finished_before} episode(s)" in resumed.stdout
-    assert _episodes(out) == _episodes(reference)
+    assert _episodes(out) == _episodes(reference_run)
     episodes = load(out, "episodes").to_table().to_pylist()
     keys = [(e["task_id"], e["prompt_level"], e["seed"]) for e in episodes]
     assert len(keys) == len(set(keys)) == 6  # no duplicates in the trajectories either
@@ -81,16 +92,9 @@ def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_d
     assert set(steps.column("episode_id").to_pylist()) == {e["episode_id"] for e in episodes}
 
 
-def test_concurrency_and_report_rebuild(tmp_path: Path, fixture_tasks_dir: Path):
-    out = tmp_path / "parallel"
-    proc = subprocess.run(
-        _run_args(fixture_tasks_dir, out, "--concurrency", "2"),
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr
+def test_concurrency_and_report_rebuild(tmp_path: Path, reference_run: Path):
+    out = tmp_path / "copy"
+    shutil.copytree(reference_run, out)
     before = _episodes(out)
     assert len(before) == 6 and all(score >= 99 for *_, score in before)
     records = (out / "batch_records" / "task_scoreboard.json").read_text()
@@ -99,6 +103,7 @@ def test_concurrency_and_report_rebuild(tmp_path: Path, fixture_tasks_dir: Path)
     (out / "batch_records" / "task_scoreboard.json").unlink()
     rebuilt = subprocess.run([*CLI, "report", str(out)], env=cli_env(tmp_path), capture_output=True, text=True)
     assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "demo.line_fit" in rebuilt.stdout and "100.0" in rebuilt.stdout  # the score table is printed
     assert _episodes(out) == before
     strip = lambda text: [{k: v for k, v in r.items() if k != "generated_at"} for r in json.loads(text)]  # noqa: E731
     assert strip((out / "batch_records" / "task_scoreboard.json").read_text()) == strip(records)

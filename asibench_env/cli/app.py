@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Sequence
 
 import typer
 
@@ -24,6 +26,28 @@ app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
 
 
-def main() -> None:  # pragma: no cover - console entry
+def one_line_error(exc: typer.TyperException) -> str:
+    """A usage error as one line: the command, what was wrong and (in the message) what to type instead."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "asibench-env"
+    message = " ".join(exc.format_message().split())
+    if ctx is not None:
+        message += f" (see: {where} --help)"
+    return f"{where}: error: {message}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console entry point: usage errors print one line and exit 2; Ctrl-C exits 130."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    app()
+    try:
+        code = app(args=list(argv) if argv is not None else None, prog_name="asibench-env", standalone_mode=False)
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click shows it
+            exc.show()
+        else:
+            print(one_line_error(exc), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        print("asibench-env: interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

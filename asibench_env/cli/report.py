@@ -8,15 +8,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from asibench_env.runs.reports import rebuild_from_parquet
+from asibench_env.cli.tables import score_table
+from asibench_env.runs.reports import latest_attempts, rebuild_from_parquet, results_from_parquet
 
 console = Console()
 
 
 def report(out: Annotated[Path, typer.Argument(help="A run folder with a trajectories/ dataset.")]) -> None:
-    """Rebuild results/ and batch_records/ of a run from its Parquet episodes alone."""
+    """Rebuild results/ and batch_records/ of a run from its Parquet episodes alone, and print its scores."""
     try:
         written = rebuild_from_parquet(out)
     except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc), param_hint="OUT") from exc
-    console.print(f"Rebuilt {len(written)} file(s) under {out}")
+        raise typer.BadParameter(
+            f"{out} holds no Parquet episodes (trajectories/episodes); give the folder that `asibench-env run --out` wrote",
+            param_hint="OUT",
+        ) from exc
+    results = latest_attempts(result for result, _ in results_from_parquet(out))
+    console.print(score_table(results, width=console.width))
+    console.print(f"Rebuilt {len(written)} file(s) under {out}: results/ and batch_records/")

@@ -75,7 +75,13 @@ def tasks_show(
     scoring = task.evaluation.get("scoring", [])
     gate_text = ", ".join(f"{g['scorer']} ({g.get('severity', 'hard')})" for g in gates)
     console.print(f"gates: {gate_text or '-'}")
-    console.print("scoring: " + ", ".join(f"{s['scorer']} x{s.get('weight', 1)}" for s in scoring))
+    total = sum(float(s.get("weight", 1)) for s in scoring) or 1.0
+    console.print(
+        "scoring: "
+        + ", ".join(
+            f"{s['scorer']} (weight {s.get('weight', 1)}, {float(s.get('weight', 1)) / total:.0%})" for s in scoring
+        )
+    )
     if task.generation:
         params = ", ".join(f"{k}={v.default} in {v.range or v.options}" for k, v in task.generation.parameters.items())
         console.print(f"generator: {task.generation.mode}; parameters: {params or '-'}")

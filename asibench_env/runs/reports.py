@@ -7,6 +7,7 @@ column and never enter a mean. A value that has no scored episode behind it is e
 from __future__ import annotations
 
 import csv
+import json
 import io
 import math
 import os
@@ -216,13 +217,14 @@ def summaries_from_results(run_dir: Path) -> list[EpisodeSummary]:
     return summaries
 
 
-def rebuild_from_parquet(run_dir: Path) -> list[Path]:
-    """Rewrite ``results/`` and ``batch_records/`` from the Parquet episodes table alone."""
-    import json
+def results_from_parquet(run_dir: Path) -> list[tuple[EpisodeResult, dict[str, Any]]]:
+    """Every episode of the run's Parquet episodes table, oldest first, with its agent name and config.
 
+    Raises :class:`FileNotFoundError` when the folder holds no trajectories.
+    """
     rows = load(run_dir, "episodes").to_table().to_pylist()
-    written = []
-    for row in sorted(rows, key=lambda r: r["finished_at"]):  # a later attempt replaces an earlier one
+    out = []
+    for row in sorted(rows, key=lambda r: r["finished_at"]):
         result = EpisodeResult(
             task_id=row["task_id"],
             task_version=row["task_version"] or "",
@@ -249,13 +251,27 @@ def rebuild_from_parquet(run_dir: Path) -> list[Path]:
             output_tokens=row["output_tokens"],
             cost_usd=row["cost_usd"],
         )
-        written.append(
-            write_result(
-                Path(run_dir) / "results",
-                result,
-                row["agent"] or "unknown",
-                agent_config={"name": row["agent"], "model": row["model"]},
-            )
-        )
+        out.append((result, {"name": row["agent"], "model": row["model"]}))
+    return out
+
+
+def latest_attempts(results: Iterable[EpisodeResult]) -> list[EpisodeResult]:
+    """One result per episode (instance and level): the last one given wins, as in the results/ folder."""
+    latest: dict[tuple[str, str], EpisodeResult] = {}
+    for result in results:
+        latest[(result.instance_id, result.prompt_level)] = result
+    return list(latest.values())
+
+
+def rebuild_from_parquet(run_dir: Path) -> list[Path]:
+    """Rewrite ``results/`` and ``batch_records/`` from the Parquet episodes table alone.
+
+    A later attempt of an episode replaces an earlier one. Returns the files written; raises
+    :class:`FileNotFoundError` when the folder holds no trajectories.
+    """
+    written = [
+        write_result(Path(run_dir) / "results", result, agent["name"] or "unknown", agent_config=agent)
+        for result, agent in results_from_parquet(run_dir)
+    ]
     written += write_batch_records(run_dir, summaries_from_results(run_dir))
     return written

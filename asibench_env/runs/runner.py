@@ -37,21 +37,25 @@ def plan_episodes(task_ids: Iterable[str], levels: Iterable[str], seeds: Iterabl
 
 
 def parse_seeds(text: str) -> list[int]:
-    """'0-4' -> [0..4]; '1,5,9' -> [1, 5, 9]; ranges and lists may mix."""
+    """'0-4' -> [0..4]; '1,5,9' -> [1, 5, 9]; ranges and lists may mix.
+
+    Raises :class:`ValueError` with the offending part and the forms that work.
+    """
+    forms = "write a range like 0-4, a list like 1,2,3, or both (0-4,10)"
     seeds: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
+    for part in (p.strip() for p in str(text).split(",")):
         if not part:
             continue
-        if "-" in part:
-            low, high = part.split("-", 1)
-            if int(high) < int(low):
-                raise ValueError(f"seed range {part!r} runs backwards; write it low-high")
-            seeds.extend(range(int(low), int(high) + 1))
-        else:
-            seeds.append(int(part))
+        low, dash, high = part.partition("-")
+        bounds = [low.strip(), high.strip()] if dash else [low.strip()]
+        if not all(b.isascii() and b.isdigit() for b in bounds):
+            raise ValueError(f"{part!r} is not a seed or a seed range (seeds are whole numbers >= 0); {forms}")
+        first, last = int(bounds[0]), int(bounds[-1])
+        if last < first:
+            raise ValueError(f"seed range {part!r} runs backwards; write it low-high, e.g. {last}-{first}")
+        seeds.extend(range(first, last + 1))
     if not seeds:
-        raise ValueError(f"no seeds in {text!r}; write e.g. 0-4 or 1,2,3")
+        raise ValueError(f"no seeds in {text!r}; {forms}")
     return seeds
 
 
