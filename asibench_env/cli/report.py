@@ -20,7 +20,8 @@ def report(out: Annotated[Path, typer.Argument(help="A run folder with a traject
         written = rebuild_from_parquet(out)
     except FileNotFoundError as exc:
         raise typer.BadParameter(
-            f"{out} holds no Parquet episodes (trajectories/episodes); give the folder that `asibench-env run --out` wrote",
+            f"{out} holds no Parquet episodes (trajectories/episodes); "
+            "give the folder that `asibench-env run --out` wrote",
             param_hint="OUT",
         ) from exc
     results = latest_attempts(result for result, _ in results_from_parquet(out))

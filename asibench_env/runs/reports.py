@@ -7,11 +7,9 @@ column and never enter a mean. A value that has no scored episode behind it is e
 from __future__ import annotations
 
 import csv
-import json
 import io
+import json
 import math
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -19,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
 from asibench_env.atomic import write_text_atomic
-from asibench_env.trajectories import load
 from asibench_env.envs.episode import ArtifactRecord, EpisodeResult
 from asibench_env.runs.results import write_result
+from asibench_env.trajectories import load
 
 LEVELS = ("b1", "b2", "b3", "b4")
 
