@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean sandbox-image
+.PHONY: demo test test-fast lint bench clean sandbox-image
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,13 +19,15 @@ demo: $(STAMP)
 test: $(STAMP) sandbox-image lint
 	bash .ci/pytest.sh
 
+# For contributors: lint plus every test not marked slow (no Docker, calibration or validator runs).
+test-fast: $(STAMP) lint
+	bash .ci/pytest.sh -m "not slow"
+
 # The Docker sandbox's image, built offline from Debian's packages when missing (the engine has no
-# registry here); mmdebstrap is installed from Debian first when absent and we are root.
+# registry here). When it must be built and no bootstrap tool is installed, the script says it will
+# apt-get install mmdebstrap and asks first when there is a terminal.
 sandbox-image: $(STAMP)
-	@command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null || \
-	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; } || \
-	  { echo "install mmdebstrap (apt-get install mmdebstrap) to build the sandbox image" >&2; exit 1; }
-	$(BIN)/asibench-env image build --offline --if-missing
+	bash scripts/sandbox-image.sh $(BIN)
 
 # Lint: ruff, the formatting, the layer contracts (pyproject's [tool.importlinter]).
 lint: $(STAMP)

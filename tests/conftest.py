@@ -148,3 +148,12 @@ def seed_dir(tmp_path: Path) -> Path:
     (seed / "prompt.md").write_text("do the task")
     (seed / "CLAUDE.md").write_text("leaked hints")
     return seed
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that starts Docker sandboxes is ``slow`` (``make test-fast`` leaves them out)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_docker = callspec is not None and callspec.params.get("backend") == "docker"
+        if on_docker or "docker_client" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

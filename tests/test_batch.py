@@ -59,6 +59,7 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory, fixture_tasks_dir: P
     return out
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_dir: Path, reference_run: Path):
     out = tmp_path / "killed"
     proc = subprocess.Popen(
@@ -92,6 +93,7 @@ def test_killed_run_resumes_to_the_same_episodes(tmp_path: Path, fixture_tasks_d
     assert set(steps.column("episode_id").to_pylist()) == {e["episode_id"] for e in episodes}
 
 
+@pytest.mark.slow
 def test_concurrency_and_report_rebuild(tmp_path: Path, reference_run: Path):
     out = tmp_path / "copy"
     shutil.copytree(reference_run, out)
@@ -126,9 +128,10 @@ def test_preflight_refusals(tmp_path: Path):
 
 def test_report_without_trajectories_is_a_clear_error(tmp_path: Path):
     proc = subprocess.run([*CLI, "report", str(tmp_path)], env=cli_env(tmp_path), capture_output=True, text=True)
-    assert proc.returncode == 2 and "no episodes table" in proc.stderr
+    assert proc.returncode == 2 and "holds no Parquet episodes" in proc.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_flushes(tmp_path: Path, fixture_tasks_dir: Path):
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(

@@ -16,6 +16,8 @@ from asibench_env.runs.validation import ValidationOptions, validate_task
 from asibench_env.tasks.models import LEVELS
 from asibench_env.tasks.registry import builtin_registry, task_dirs_under
 
+pytestmark = pytest.mark.slow  # every built-in task's generator and reference solver, at every level
+
 BUILTIN_DIRS = list(task_dirs_under(BUILTIN_TASKS_DIR))
 BUILTIN = builtin_registry().ids()
 

@@ -138,6 +138,7 @@ def test_yaml_files(task_dir: Path):
         assert (task_dir / name).is_file(), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task_dir", TASK_DIRS, ids=_task_id)
 def test_generator_is_deterministic_and_leaks_nothing(task_dir: Path, instances):
     ev = _yaml(task_dir / "task_eval.yaml")

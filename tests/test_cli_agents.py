@@ -6,6 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from fake_model_server import FakeModelServer, tool_turn
 from helpers import CLI, cli_env
 
@@ -59,6 +60,7 @@ def test_openai_agent_from_the_cli(tmp_path: Path, fixture_tasks_dir: Path):
     assert "sk-test-secret" not in everything  # the key is never written
 
 
+@pytest.mark.slow
 def test_clear_errors_for_missing_key_and_unknown_price(tmp_path: Path, fixture_tasks_dir: Path):
     args = [
         *CLI,

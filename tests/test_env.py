@@ -183,6 +183,7 @@ def test_gymnasium_make_and_env_checker(fixture_tasks_dir, instance_cache):
         env.close()
 
 
+@pytest.mark.slow
 def test_every_builtin_task_is_registered_and_passes_the_checker():
     from asibench_env.tasks.registry import builtin_registry
 

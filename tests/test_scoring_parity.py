@@ -254,6 +254,7 @@ def test_there_are_builtin_tasks_to_compare():
     assert sum(task.source == "builtin" for task in _tasks()) >= 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", _tasks(), ids=lambda task: task.id)
 def test_task_parity(task, tmp_path: Path, instance_cache: InstanceCache):
     instance, _ = instance_cache.get(task, sample_params(task, 0))

@@ -11,6 +11,8 @@ from helpers import CLI, cli_env
 
 from asibench_env.runs.validation import ValidationOptions, ValidationReport, find_leaks, validate_task
 
+pytestmark = pytest.mark.slow  # whole validator runs: generators, reference solvers and episodes
+
 CHECKS = ["files", "prompts", "determinism", "leaks", "oracle", "null", "naive", "scoring determinism", "figures"]
 FAST = ValidationOptions(seeds=1, levels=("B1", "B4"))
 
