@@ -33,8 +33,11 @@ class ToolRegistry:
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValueError(f"invalid tool name {name!r}: use 1-64 letters, digits, '_' or '-'")
         model = getattr(tool, "args_model", None)
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            raise TypeError(f"tool {name!r}: args_model must be a pydantic BaseModel subclass, got {model!r}")
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or model is BaseModel:
+            raise TypeError(
+                f"tool {name!r}: args_model must be a subclass of pydantic's BaseModel (an empty one for no "
+                f"arguments), got {model!r}"
+            )
         if not isinstance(getattr(tool, "description", None), str):
             raise TypeError(f"tool {name!r}: description must be a string")
         if name in self._tools:
