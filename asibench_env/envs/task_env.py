@@ -164,7 +164,7 @@ class AsiBenchEnv(gym.Env[str, str]):
             raise RuntimeError("the episode is over (or reset() was never called); call reset() to start a new one")
         self._steps += 1
         info: dict[str, Any] = {"step": self._steps}
-        call: ToolCall | None = None
+        call: ToolCall | None
         try:
             call = self.parse_action(action)
             tool, args = self._tool_parser.resolve(call)  # a custom parser's call is checked here too
@@ -172,7 +172,7 @@ class AsiBenchEnv(gym.Env[str, str]):
             call = None
             observation = f"[invalid action] {exc}"
             info.update(tool=None, action_error=str(exc))
-        if call is not None:
+        else:
             info["tool"] = call.tool
             info["arguments"] = call.arguments
             try:

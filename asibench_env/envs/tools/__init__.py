@@ -8,6 +8,7 @@ a registry in a model API's function-calling format.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from asibench_env.envs.tools.base import Tool, ToolContext, run_tool
 from asibench_env.envs.tools.bash import BashArgs, BashTool
@@ -62,7 +63,7 @@ def as_registry(tools: ToolRegistry | Iterable[Tool] | None) -> ToolRegistry:
     return ToolRegistry(tools)
 
 
-def tool_specs(fmt: ToolFormat = "openai", tools: ToolRegistry | Iterable[Tool] | None = None) -> list[dict]:
+def tool_specs(fmt: ToolFormat = "openai", tools: ToolRegistry | Iterable[Tool] | None = None) -> list[dict[str, Any]]:
     """The tools (default: the six built-ins) in the given format; ``ValueError`` for an unknown format."""
     return render_specs(as_registry(tools), fmt)
 
