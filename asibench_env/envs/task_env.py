@@ -15,13 +15,15 @@ from typing import Any
 
 import gymnasium as gym
 
-from asibench_env.envs.actions import ActionParseError, ActionParser, ToolCall, parse_action
+from asibench_env.envs.actions import ActionParseError, ActionParser, ToolCall, make_parser
 from asibench_env.envs.episode import ArtifactRecord, EndReason, EpisodeResult
 from asibench_env.envs.spaces import FreeText
-from asibench_env.envs.tools import ToolFormat, tool_specs
+from asibench_env.envs.tools import Tool, ToolContext, ToolFormat, ToolRegistry, as_registry, run_tool
+from asibench_env.envs.tools._format import format_listing
+from asibench_env.envs.tools.specs import render_specs
 from asibench_env.envs.workspace import build_seed_dir
 from asibench_env.rewards import score_outputs
-from asibench_env.sandbox.base import ExecResult, Sandbox, SandboxError, SandboxLimits, SandboxPathError
+from asibench_env.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from asibench_env.sandbox.factory import open_sandbox
 from asibench_env.tasks.instances import InstanceCache, ParamMode, sample_params
 from asibench_env.tasks.loading import Task
@@ -31,29 +33,21 @@ from asibench_env.tasks.registry import InstanceRef, TaskRegistry, builtin_regis
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 1_000_000
-READ_FILE_MAX_BYTES = 256 * 1024
-LISTING_MAX_ENTRIES = 200
-
-
-def _format_exec(result: ExecResult, kind: str) -> str:
-    parts = []
-    if result.restarted:
-        parts.append(f"[the {kind} had stopped and was restarted: earlier state is lost]")
-    if result.output:
-        parts.append(result.output.rstrip("\n"))
-    if result.timed_out:
-        parts.append(f"[timed out after {result.duration_s:.1f} s; the {kind} command was killed]")
-    parts.append(f"[exit code {result.exit_code}]")
-    return "\n".join(parts)
 
 
 class AsiBenchEnv(gym.Env[str, str]):
     """An ASI-Bench task instance as a multi-turn tool-use environment.
 
-    Actions are tool calls (see :mod:`asibench_env.envs.actions`); observations are the tools' text
-    output. Every step but the last gives reward 0; the last gives ``final_score / 100`` from the
-    task's scorer. ``terminated`` is set by ``submit``; ``truncated`` when the step or wall-time
-    budget runs out (the outputs are still scored).
+    Actions are tool calls (see :mod:`asibench_env.envs.actions`) of the env's tools (``tools``: a
+    :class:`~asibench_env.envs.tools.ToolRegistry`, used as is, or a sequence of
+    :class:`~asibench_env.envs.tools.Tool`; None gives the six built-ins); observations are the tools'
+    text output. Every step but the last gives reward 0; the last gives ``final_score / 100`` from the
+    task's scorer. ``terminated`` is set by a tool that ends the episode (``submit``); ``truncated``
+    when the step or wall-time budget runs out (the outputs are still scored). A custom
+    ``action_parser`` replaces the parsing; its calls are still checked against the tools.
+
+    Raises ``ValueError`` for a missing ``task_id``, a bad ``render_mode`` or duplicate tool names, and
+    ``TypeError`` when ``tools`` holds something that is not a :class:`~asibench_env.envs.tools.Tool`.
     """
 
     metadata = {"render_modes": ["ansi"]}
@@ -73,6 +67,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         limits: SandboxLimits | None = None,
         sandbox_options: dict[str, Any] | None = None,
         action_parser: ActionParser | None = None,
+        tools: Sequence[Tool] | ToolRegistry | None = None,
         scoring_timeout_s: float = 120.0,
         instance_cache: InstanceCache | None = None,
         render_mode: str | None = None,
@@ -88,7 +83,9 @@ class AsiBenchEnv(gym.Env[str, str]):
         self.param_mode: ParamMode = param_mode
         self.limits = limits or SandboxLimits()
         self.sandbox_options = dict(sandbox_options or {})
-        self.parse_action: ActionParser = action_parser or parse_action
+        self.tools: ToolRegistry = as_registry(tools)
+        self._tool_parser = make_parser(self.tools)
+        self.parse_action: ActionParser = action_parser or self._tool_parser
         self.scoring_timeout_s = scoring_timeout_s
         self.instance_cache = instance_cache or InstanceCache()
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -111,8 +108,8 @@ class AsiBenchEnv(gym.Env[str, str]):
 
     # ----------------------------------------------------------------- public helpers
     def tool_specs(self, fmt: ToolFormat = "openai") -> list[dict[str, Any]]:
-        """The tool definitions in a model API's function-calling format."""
-        return tool_specs(fmt)
+        """The env's tool definitions in a model API's function-calling format; ``ValueError`` for an unknown one."""
+        return render_specs(self.tools, fmt)
 
     @property
     def sandbox(self) -> Sandbox | None:
@@ -156,7 +153,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         self._done = False
         self._last_result = None
         self._started = time.monotonic()
-        listing = self._listing(".")
+        listing = format_listing(self._sandbox, ".")
         observation = f"{prompt.rstrip()}\n\n# Workspace\n{listing}\n"
         self._transcript = [f"=== {self.task.id} [{self._episode_level}] {self._instance.instance_id}", observation]
         self._reset_time_s = time.perf_counter() - started
@@ -167,22 +164,24 @@ class AsiBenchEnv(gym.Env[str, str]):
             raise RuntimeError("the episode is over (or reset() was never called); call reset() to start a new one")
         self._steps += 1
         info: dict[str, Any] = {"step": self._steps}
+        call: ToolCall | None
         try:
             call = self.parse_action(action)
+            tool, args = self._tool_parser.resolve(call)  # a custom parser's call is checked here too
         except ActionParseError as exc:
             call = None
             observation = f"[invalid action] {exc}"
             info.update(tool=None, action_error=str(exc))
-        if call is not None:
+        else:
             info["tool"] = call.tool
             info["arguments"] = call.arguments
-            if call.tool == "submit":
-                return self._finish("submit", "Submitted. Your outputs were collected and scored.", info)
             try:
-                observation = self._run_tool(call, info)
+                observation = run_tool(tool, self._tool_context(info), args)
             except SandboxError as exc:
                 logger.error("sandbox failure in %s: %s", self.task.id, exc)
                 return self._finish("infra_error", f"[infrastructure error] {exc}", info, infra_error=str(exc))
+            if tool.ends_episode:
+                return self._finish("submit", observation, info)
         self._transcript.append(f">>> {_action_text(call, action)}\n{observation}")
         if self._steps >= self.max_steps:
             return self._finish("max_steps", observation + "\n[step budget used up: outputs submitted]", info)
@@ -237,56 +236,14 @@ class AsiBenchEnv(gym.Env[str, str]):
             "reset_time_s": self._reset_time_s,
         }
 
-    def _run_tool(self, call: ToolCall, info: dict[str, Any]) -> str:
-        sandbox = self._sandbox
-        assert sandbox is not None
-        args = call.arguments
-        remaining = max(1.0, self.max_wall_time_s - (time.monotonic() - self._started))
-        timeout = min(float(args.get("timeout") or self.limits.default_timeout_s), remaining)
-        try:
-            if call.tool == "bash":
-                result = sandbox.exec(args["command"], timeout=timeout)
-                info.update(exit_code=result.exit_code, timed_out=result.timed_out, duration_s=result.duration_s)
-                return _format_exec(result, "shell")
-            if call.tool == "python":
-                result = sandbox.run_python(args["code"], timeout=timeout)
-                info.update(exit_code=result.exit_code, timed_out=result.timed_out, duration_s=result.duration_s)
-                return _format_exec(result, "python")
-            if call.tool == "read_file":
-                return _decode_file(args["path"], sandbox.read_file(args["path"], max_bytes=READ_FILE_MAX_BYTES))
-            if call.tool == "write_file":
-                written = sandbox.write_file(args["path"], args["content"])
-                return f"Wrote {written} bytes to {args['path']}."
-            if call.tool == "list_files":
-                return self._listing(args.get("path", "."))
-        except SandboxPathError as exc:
-            info["action_error"] = str(exc)
-            return f"[error] {exc}"
-        except FileNotFoundError as exc:
-            info["action_error"] = str(exc)
-            return f"[error] no such file or folder: {args.get('path')}"
-        except IsADirectoryError:
-            return f"[error] {args.get('path')} is a folder; use list_files to see what it holds"
-        except (OSError, ValueError) as exc:
-            info["action_error"] = str(exc)
-            return f"[error] {exc}"
-        raise AssertionError(f"unhandled tool {call.tool}")  # parse_action only returns known tools
-
-    def _listing(self, path: str) -> str:
+    def _tool_context(self, info: dict[str, Any]) -> ToolContext:
         assert self._sandbox is not None
-        try:
-            entries = self._sandbox.list_files(path, max_entries=LISTING_MAX_ENTRIES)
-        except (SandboxPathError, OSError) as exc:
-            return f"[error] {exc}"
-        if not entries:
-            return "(empty)"
-        lines = [
-            f"{e.path}{'/' if e.kind == 'dir' else ''}" + (f"  ({e.size} bytes)" if e.kind == "file" else "")
-            for e in entries
-        ]
-        if len(entries) >= LISTING_MAX_ENTRIES:
-            lines.append(f"[listing stopped at {LISTING_MAX_ENTRIES} entries]")
-        return "\n".join(lines)
+        return ToolContext(
+            sandbox=self._sandbox,
+            default_timeout_s=self.limits.default_timeout_s,
+            remaining_s=max(1.0, self.max_wall_time_s - (time.monotonic() - self._started)),
+            info=info,
+        )
 
     def _finish(
         self, reason: EndReason, observation: str, info: dict[str, Any], infra_error: str | None = None
@@ -398,15 +355,6 @@ def _registry_for(tasks_dir: Any, instances_dir: Any) -> TaskRegistry:
     if tasks_dir is None and instances_dir is None:
         return builtin_registry()
     return TaskRegistry(_as_list(tasks_dir), _as_list(instances_dir))
-
-
-def _decode_file(path: str, data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        return f"[{path} is a binary file of at least {len(data)} bytes; inspect it with the python tool]"
-    text = data.decode("utf-8", errors="replace")
-    if len(data) >= READ_FILE_MAX_BYTES:
-        text += f"\n[file truncated at {READ_FILE_MAX_BYTES} bytes; use bash or python to read the rest]"
-    return text
 
 
 def _action_text(call: ToolCall | None, raw: Any) -> str:

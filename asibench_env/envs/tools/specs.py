@@ -1,0 +1,53 @@
+"""Tool specifications in the function-calling formats of the major model APIs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel
+
+from asibench_env.envs.tools.base import Tool
+
+ToolFormat = Literal["openai", "openai_responses", "anthropic", "json_schema"]
+TOOL_FORMATS: tuple[str, ...] = get_args(ToolFormat)
+
+
+def argument_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The JSON schema of an argument model, simplified for every model API.
+
+    Titles are dropped, an optional field (``X | None``) becomes a plain ``X`` without default, and
+    ``additionalProperties`` is false.
+    """
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    for prop in schema.get("properties", {}).values():
+        prop.pop("title", None)
+        if "anyOf" in prop:  # Optional[float] -> a plain number: simpler for every model API
+            kinds = [option for option in prop.pop("anyOf") if option.get("type") != "null"]
+            prop.update(kinds[0])
+            prop.pop("default", None)
+    schema.setdefault("properties", {})
+    schema["additionalProperties"] = False
+    return schema
+
+
+def tool_spec(tool: Tool, fmt: ToolFormat = "openai") -> dict[str, Any]:
+    """One tool in the given format; raises ``ValueError`` for an unknown format."""
+    name, description, schema = tool.name, tool.description, argument_schema(tool.args_model)
+    if fmt == "openai":
+        return {"type": "function", "function": {"name": name, "description": description, "parameters": schema}}
+    if fmt == "openai_responses":
+        return {"type": "function", "name": name, "description": description, "parameters": schema}
+    if fmt == "anthropic":
+        return {"name": name, "description": description, "input_schema": schema}
+    if fmt == "json_schema":
+        return {"name": name, "description": description, "parameters": schema}
+    raise ValueError(f"unknown tool format {fmt!r}; use one of {', '.join(TOOL_FORMATS)}")
+
+
+def render_specs(tools: Iterable[Tool], fmt: ToolFormat = "openai") -> list[dict[str, Any]]:
+    """The given tools, in order, in the given format; raises ``ValueError`` for an unknown format."""
+    if fmt not in TOOL_FORMATS:
+        raise ValueError(f"unknown tool format {fmt!r}; use one of {', '.join(TOOL_FORMATS)}")
+    return [tool_spec(tool, fmt) for tool in tools]
