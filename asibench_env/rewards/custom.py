@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from asibench_env.rewards.results import ScorerResult
-from asibench_env.rewards.scorers import NATIVE_SCORERS
+from asibench_env.rewards.scorers import NATIVE_SCORERS, ScorerFn
 
 CUSTOM_SCORER_FILE = "custom_scorer.py"
 
@@ -64,7 +64,13 @@ def _register_native_builtins(official: Any) -> None:
         if name in official._SCORER_REGISTRY:  # noqa: SLF001
             continue
 
-        def score(self, pred_dir, ref_dir, config, _function=function):
+        def score(
+            self: Any,
+            pred_dir: str | Path,
+            ref_dir: str | Path,
+            config: dict[str, Any],
+            _function: ScorerFn = function,
+        ) -> ScoreDetail:
             result = _function(Path(pred_dir), Path(ref_dir), config)
             return ScoreDetail(
                 scorer_name=result.scorer_name,

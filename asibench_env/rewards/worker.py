@@ -56,7 +56,7 @@ def _read_all(read_fd: int, pid: int, timeout_s: float) -> tuple[bytes, bool]:
     import time
 
     deadline = time.monotonic() + timeout_s
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -7,7 +7,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 
@@ -76,7 +76,7 @@ class TrajectoryLogger(gym.Wrapper):
             fields["logprobs_json"] = json.dumps(fields.pop("logprobs"), default=str)
         self._pending.update(fields)
 
-    def reset(self, **kwargs: Any):
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         observation, info = self.env.reset(**kwargs)
         self._steps = []
         self._pending = {}
@@ -90,7 +90,7 @@ class TrajectoryLogger(gym.Wrapper):
         }
         return observation, info
 
-    def step(self, action: Any):
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         started = time.time()
         observation, reward, terminated, truncated, info = self.env.step(action)
         if self._context is not None:

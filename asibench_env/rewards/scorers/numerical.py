@@ -24,10 +24,18 @@ def _csv_column(path: Path, column: str) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _file_name(config: Config, key: str) -> str:
+    """``config[key]``, else ``config['file']``: the name of an output file to compare."""
+    name = config.get(key, config.get("file"))
+    if name is None:
+        raise ValueError(f"the numerical scorer needs {key!r} or 'file' in its config")
+    return name
+
+
 def load_pair(pred_dir: Path, ref_dir: Path, config: Config) -> tuple[np.ndarray, np.ndarray]:
     """The predicted and reference arrays, float64, with equal shapes."""
-    pred_file = config.get("pred_file", config.get("file"))
-    ref_file = config.get("ref_file", config.get("file"))
+    pred_file = _file_name(config, "pred_file")
+    ref_file = _file_name(config, "ref_file")
     if str(pred_file).endswith(".csv") or str(ref_file).endswith(".csv"):
         column = config.get("column")
         if column is None:
@@ -106,7 +114,7 @@ def _scored(metric: str, error: float, config: Config, extra: dict[str, Any] | N
     )
 
 
-def _relative(diff_norm: float, ref_norm: float, pred_norm: float) -> float:
+def _relative(diff_norm: np.floating[Any], ref_norm: np.floating[Any], pred_norm: np.floating[Any]) -> np.floating[Any]:
     return diff_norm / ref_norm if ref_norm != 0 else pred_norm
 
 
@@ -128,7 +136,7 @@ def _per_frame_relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> Sco
     weight = weight_of(config)
     threshold = config.get("threshold", 0.30)
     per_item = config.get("per_item_score", weight / pred.shape[0])
-    n_items = config.get("items", pred.shape[0])
+    n_items: int = config["items"] if "items" in config else pred.shape[0]
     alignment = config.get("alignment", {})
     max_shift = alignment.get("max_shift", 0) if alignment.get("enabled", False) else 0
     total, frames = 0.0, {}
@@ -163,7 +171,7 @@ def _mean_relative_l2(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerRe
 
 
 def _max_ratio(pred_dir: Path, ref_dir: Path, config: Config) -> ScorerResult:
-    pred = np.load(pred_dir / config.get("file")).astype(np.float64)
+    pred = np.load(pred_dir / _file_name(config, "file")).astype(np.float64)
     weight, threshold = weight_of(config), config.get("threshold", 2.0)
     if pred[0] == 0:
         ratio = float("inf") if np.max(np.abs(pred)) > 0 else 1.0
