@@ -42,8 +42,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         code = app(args=list(argv) if argv is not None else None, prog_name="asibench-env", standalone_mode=False)
     except typer.TyperException as exc:
-        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help, as click shows it
-            exc.show()
+        show = getattr(exc, "show", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and show is not None:  # a bare group: its help
+            show()
         else:
             print(one_line_error(exc), file=sys.stderr)
         sys.exit(exc.exit_code)

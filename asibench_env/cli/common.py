@@ -19,7 +19,8 @@ InstancesDirOpt = Annotated[
 ]
 
 
-def open_registry(tasks_dir: list[Path] | None, instances_dir: list[Path] | None):
+def open_registry(tasks_dir: list[Path] | None, instances_dir: list[Path] | None) -> TaskRegistry:
+    """The built-in tasks plus the given folders; a missing folder is a usage error naming it."""
     try:
         return TaskRegistry(tasks_dir or [], instances_dir or [])
     except FileNotFoundError as exc:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
 from asibench_env.paths import BUILTIN_TASKS_DIR
-from asibench_env.runs.validation import ValidationOptions, validate_task
+from asibench_env.runs.validation import ValidationOptions, ValidationReport, validate_task
 from asibench_env.tasks.catalog import render_catalog
 from asibench_env.tasks.loading import is_task_dir
 from asibench_env.tasks.models import LEVELS, parse_levels
@@ -137,7 +137,7 @@ def _level_list(text: str) -> list[str]:
         raise typer.BadParameter(str(exc), param_hint="--levels") from exc
 
 
-def _report_table(report) -> Table:
+def _report_table(report: ValidationReport) -> Table:
     verdict = "[green]valid[/]" if report.ok else "[red]INVALID[/]"
     table = Table(title=f"{report.task_id or report.path}: {verdict}", title_justify="left", expand=False)
     table.add_column("check", no_wrap=True)

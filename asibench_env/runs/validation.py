@@ -16,6 +16,7 @@ Every check runs the real environment, sandbox and scorer, as an agent would mee
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -32,6 +33,7 @@ from typing import Any, get_args
 import numpy as np
 
 from asibench_env.agents import NaiveAgent, NullAgent, OracleAgent
+from asibench_env.agents.naive import NaiveMode
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.rewards import score_outputs
 from asibench_env.runs.runner import EpisodeSpec, run_episode
@@ -123,19 +125,26 @@ def _run(report: ValidationReport, name: str, check: Callable[[], str | tuple[st
     """
     started = time.monotonic()
     try:
-        value = check()
+        outcome = check()
     except _CheckFailed as exc:
         report.checks.append(CheckResult(name, False, str(exc), time.monotonic() - started))
         if exc.fatal:
             raise _Abort from exc
         return None
-    detail, value = value if isinstance(value, tuple) else (value, None)
-    numbers = value if isinstance(value, _Values) else {}
+    detail, value = outcome if isinstance(outcome, tuple) else (outcome, None)
+    numbers: dict[str, float] = dict(value) if isinstance(value, _Values) else {}
     report.checks.append(CheckResult(name, True, str(detail), time.monotonic() - started, dict(numbers)))
     return value
 
 
-class _Values(dict):
+NAIVE_MODES: tuple[NaiveMode, ...] = ("zeros", "mean")
+
+
+def _naive_agent(mode: NaiveMode, registry: TaskRegistry) -> NaiveAgent:
+    return NaiveAgent(mode, registry=registry)
+
+
+class _Values(dict[str, float]):
     """A check's numbers, returned as its value."""
 
 
@@ -188,7 +197,7 @@ class _Context:
     def cache(self) -> InstanceCache:
         return InstanceCache(self.work / f"instances-{next(self._counter)}")
 
-    def env(self, level: str, param_mode: ParamMode = "default", cache: InstanceCache | None = None):
+    def env(self, level: str, param_mode: ParamMode = "default", cache: InstanceCache | None = None) -> AsiBenchEnv:
         return AsiBenchEnv(
             self.task.id,
             level=level,
@@ -272,7 +281,7 @@ class _Context:
                 env.close()
         return results
 
-    def check_oracle(self) -> str:
+    def check_oracle(self) -> tuple[str, _Values]:
 
         specs = [(level, seed) for level in self.options.levels for seed in range(self.options.seeds)]
         self.say(f"{self.task.id}: oracle, {len(specs)} episodes")
@@ -289,19 +298,19 @@ class _Context:
         summary = f"min {min(scores):.1f}, mean {np.mean(scores):.1f} over {len(specs)} episodes"
         return summary, _Values(min=min(scores), mean=float(np.mean(scores)), episodes=len(specs))
 
-    def check_null(self) -> str:
+    def check_null(self) -> tuple[str, _Values]:
 
         result = self._episodes(lambda _registry: NullAgent(), [("B3", 0)])[0]
         if result.status != "scored" or result.final_score > self.options.naive_max:
             raise _CheckFailed(f"an empty submission got {result.final_score} ({result.status})")
         return f"empty submission: {result.final_score:.1f}", _Values(score=result.final_score)
 
-    def check_naive(self) -> str:
+    def check_naive(self) -> tuple[str, _Values]:
 
         scores = {}
-        for mode in ("zeros", "mean"):
+        for mode in NAIVE_MODES:
             specs = [("B3", seed) for seed in range(self.options.naive_seeds)]
-            results = self._episodes(lambda registry, mode=mode: NaiveAgent(mode, registry=registry), specs)
+            results = self._episodes(functools.partial(_naive_agent, mode), specs)
             for (_, seed), result in zip(specs, results, strict=True):
                 if result.status != "scored":
                     raise _CheckFailed(f"naive {mode} seed {seed}: {result.status} ({result.error})")
