@@ -35,6 +35,7 @@ from asibench_env.sandbox.base import (
     ExecResult,
     FileEntry,
     IsolationInfo,
+    ProcessInfo,
     Sandbox,
     SandboxError,
     SandboxLimits,
@@ -42,7 +43,14 @@ from asibench_env.sandbox.base import (
 )
 from asibench_env.sandbox.environment import agent_env
 from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
-from asibench_env.sandbox.protocol import ShellGone, kill_until_gone, read_reply_line, reply_cap, shell_roundtrip
+from asibench_env.sandbox.protocol import (
+    ShellGone,
+    describe_process,
+    kill_until_gone,
+    read_reply_line,
+    reply_cap,
+    shell_roundtrip,
+)
 from asibench_env.tasks.runtime import base_python, ensure_runtime
 
 logger = logging.getLogger(__name__)
@@ -274,7 +282,12 @@ class LocalSandbox(Sandbox):
         raise SandboxError("the sandbox did not start within 10 s")
 
     # ------------------------------------------------------------------ processes
-    def processes(self) -> list[int]:
+    def processes(self) -> list[ProcessInfo]:
+        """Every process the agent started (host pids; the init shell excluded); see :meth:`Sandbox.processes`."""
+        self._check_open()
+        return [describe_process(pid) for pid in self._pids()]
+
+    def _pids(self) -> list[int]:
         """Host pids of every process in the sandbox except its init shell."""
         found = []
         for entry in os.listdir("/proc"):
@@ -294,8 +307,19 @@ class LocalSandbox(Sandbox):
         return found
 
     def stop_processes(self, keep_kernel: bool = False) -> int:
-        """Kill every process the agent started (the init shell stays); returns how many were killed."""
-        killed = kill_until_gone(lambda: [p for p in self.processes() if not (keep_kernel and self._is_kernel(p))])
+        """Kill every process the agent started (the init shell stays); see :meth:`Sandbox.stop_processes`.
+
+        Args:
+            keep_kernel: spare the Python interpreter (what a shell command's timeout does).
+
+        Raises:
+            SandboxError: the sandbox is closed.
+        """
+        self._check_open()
+        return self._stop(keep_kernel)
+
+    def _stop(self, keep_kernel: bool = False) -> int:
+        killed = kill_until_gone(lambda: [p for p in self._pids() if not (keep_kernel and self._is_kernel(p))])
         if not keep_kernel:
             self._stop_kernel()
         return killed
@@ -328,7 +352,7 @@ class LocalSandbox(Sandbox):
             command,
             timeout,
             self.limits.output_bytes,
-            kill_command=lambda: self.stop_processes(keep_kernel=True),
+            kill_command=lambda: self._stop(keep_kernel=True),
         )
 
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
@@ -417,7 +441,7 @@ class LocalSandbox(Sandbox):
             reply = None  # the cell wrote into the reply channel: treat the interpreter as lost
         if not isinstance(reply, dict) or "output" not in reply:
             self._stop_kernel()
-            self.stop_processes(keep_kernel=False)
+            self._stop(keep_kernel=False)
             self._kernel_lost = True
             return interpreter_lost(timeout, timed_out, duration, restarted)
         output = str(reply["output"])
@@ -447,7 +471,7 @@ class LocalSandbox(Sandbox):
 
     def collect(self, paths: list[str], dest: Path) -> CollectReport:
         self._check_open()
-        self.stop_processes()
+        self._stop()
         dest.mkdir(parents=True, exist_ok=True)
         return fsops.collect_files(
             self.workspace, paths, dest, self.limits.collect_max_file_bytes, self.limits.collect_max_total_bytes
@@ -467,7 +491,7 @@ class LocalSandbox(Sandbox):
             _kill_tree(self._shell)
             if not self._use_ns:
                 with contextlib.suppress(Exception):
-                    self.stop_processes()
+                    self._stop()
         self._shell = None
         self._finalizer()
 

@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from asibench_env.sandbox.base import ExecResult
+from asibench_env.sandbox.base import ExecResult, ProcessInfo
 from asibench_env.sandbox.output import CappedOutput
 
 KILL_GRACE_S = 2.0
@@ -133,3 +133,14 @@ def kill_until_gone(
         time.sleep(0.005)
         after_round()
     return killed
+
+
+def describe_process(pid: int) -> ProcessInfo:
+    """A process's command line from ``/proc`` (its name when the command line is empty or unreadable)."""
+    command = ""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as handle:
+        command = handle.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", errors="replace")
+    if not command:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/comm", "rb") as handle:
+            command = "[" + handle.read().strip().decode("utf-8", errors="replace") + "]"
+    return ProcessInfo(pid=pid, command=command)

@@ -22,6 +22,7 @@ from asibench_env.sandbox.base import (
     ExecResult,
     FileEntry,
     IsolationInfo,
+    ProcessInfo,
     Sandbox,
     SandboxError,
     SandboxLimits,
@@ -232,13 +233,20 @@ class DockerSandbox(Sandbox):
         return report
 
     # ------------------------------------------------------------------ processes
-    def processes(self) -> list[int]:
-        """Container pids of every process the agent started (the supervisor and the shell excluded)."""
+    def processes(self) -> list[ProcessInfo]:
+        """Every process the agent started (container pids; the supervisor and the shell excluded).
+
+        See :meth:`Sandbox.processes`.
+        """
         reply, _ = self._call({"op": "ps"}, timeout=CONTROL_TIMEOUT_S)
-        return [int(p) for p in reply["pids"]]
+        return [ProcessInfo(pid=int(pid), command=str(command)) for pid, command in reply["processes"]]
 
     def stop_processes(self, keep_kernel: bool = False) -> int:
-        """Kill every process the agent started (the shell stays); returns how many were killed."""
+        """Kill every process the agent started (the shell stays); see :meth:`Sandbox.stop_processes`.
+
+        Args:
+            keep_kernel: spare the Python interpreter.
+        """
         reply, _ = self._call({"op": "kill", "keep_kernel": keep_kernel}, timeout=CONTROL_TIMEOUT_S)
         return int(reply["killed"])
 

@@ -1,0 +1,1 @@
+"""Runs: episodes and batches of them, their results, reports, metadata, baselines and validation."""
