@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import gymnasium as gym
 
 from asibench_env.agents.base import Agent, SyncAdapter, is_async_agent
-from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.envs.episode import EpisodeResult
+from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.errors import InfraError
 from asibench_env.trajectories import TrajectoryLogger
 from asibench_env.trajectories.logger import MODEL_FIELDS
