@@ -23,10 +23,12 @@ import subprocess
 import tempfile
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import Field
 
 from asibench_env.sandbox import fsops
 from asibench_env.sandbox.base import (
@@ -43,6 +45,7 @@ from asibench_env.sandbox.base import (
 )
 from asibench_env.sandbox.environment import agent_env
 from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
+from asibench_env.sandbox.options import SandboxOptions, resolve_options
 from asibench_env.sandbox.protocol import (
     ShellGone,
     describe_process,
@@ -83,8 +86,20 @@ def _sandbox_uid() -> int:
     return 200_000 + (os.getpid() * 97 + next(_uid_counter)) % 100_000
 
 
+class LocalSandboxOptions(SandboxOptions):
+    """The local sandbox's options."""
+
+    isolation: Isolation = "auto"
+    """``namespaces`` (an error where the kernel refuses them), ``none`` (plain processes, with a
+    warning), or ``auto`` (namespaces where available)."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables for the agent's processes."""
+
+
 class LocalSandbox(Sandbox):
-    """A sandbox on this machine (see the module docstring)."""
+    """A sandbox on this machine (see the module docstring). The backend has no shared resources."""
+
+    options_model = LocalSandboxOptions
 
     def __init__(
         self,
@@ -92,9 +107,18 @@ class LocalSandbox(Sandbox):
         *,
         runtime_packages: Sequence[str] = (),
         limits: SandboxLimits | None = None,
-        isolation: Isolation = "auto",
-        env: Mapping[str, str] | None = None,
+        options: LocalSandboxOptions | None = None,
+        **option_values: Any,
     ):
+        """Start a sandbox seeded with ``seed_dir``; options as a model or keywords (see :class:`LocalSandboxOptions`).
+
+        Raises:
+            SandboxOptionsError: an unknown or invalid option.
+            SandboxError: the sandbox could not start, or namespaces were requested but are unavailable.
+        """
+        opts = resolve_options(LocalSandboxOptions, options, option_values, backend="local")
+        isolation, env = opts.isolation, opts.env
+        self.options = opts
         self.limits = limits or SandboxLimits()
         self._closed = False
         self._runtime = ensure_runtime(runtime_packages)
@@ -530,4 +554,4 @@ def _cleanup(base: Path, processes: list[subprocess.Popen]) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
-__all__ = ["LocalSandbox", "SandboxPathError", "namespaces_available"]
+__all__ = ["LocalSandbox", "LocalSandboxOptions", "SandboxPathError", "namespaces_available"]
