@@ -49,6 +49,7 @@ from asibench_env.sandbox.options import SandboxOptions, resolve_options
 from asibench_env.sandbox.protocol import (
     ShellGone,
     describe_process,
+    is_zombie,
     kill_until_gone,
     read_reply_line,
     reply_cap,
@@ -309,7 +310,7 @@ class LocalSandbox(Sandbox):
     def processes(self) -> list[ProcessInfo]:
         """Every process the agent started (host pids; the init shell excluded); see :meth:`Sandbox.processes`."""
         self._check_open()
-        return [describe_process(pid) for pid in self._pids()]
+        return [describe_process(pid) for pid in self._pids() if not is_zombie(pid)]
 
     def _pids(self) -> list[int]:
         """Host pids of every process in the sandbox except its init shell."""

@@ -144,3 +144,12 @@ def describe_process(pid: int) -> ProcessInfo:
         with contextlib.suppress(OSError), open(f"/proc/{pid}/comm", "rb") as handle:
             command = "[" + handle.read().strip().decode("utf-8", errors="replace") + "]"
     return ProcessInfo(pid=pid, command=command)
+
+
+def is_zombie(pid: int) -> bool:
+    """Whether a process has exited and waits for its parent to reap it (or is gone already)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True
