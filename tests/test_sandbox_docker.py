@@ -160,8 +160,7 @@ def test_a_crashed_owner_leaves_no_container(docker_client, seed_dir: Path, tmp_
     script = textwrap.dedent(
         f"""
         import pathlib, time
-        from asibench_env.sandbox.container.options import DockerSandboxOptions
-from asibench_env.sandbox.container.sandbox import DockerSandbox
+        from asibench_env.sandbox.container.sandbox import DockerSandbox
         box = DockerSandbox(pathlib.Path({str(seed_dir)!r}))
         box.exec("sleep 1000 &")
         pathlib.Path({str(ready)!r}).write_text(box.container_id)
