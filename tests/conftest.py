@@ -83,11 +83,7 @@ def copy_task(tmp_path: Path):
     return factory
 
 
-# ---------------------------------------------------------------------- sandboxes on both backends
-SANDBOX_BACKENDS = ["local", "docker"]
-DOCKER_TEST_CAPS = {"workspace_bytes": 512 * 1024**2, "tmp_bytes": 256 * 1024**2}
-
-
+# ---------------------------------------------------------------------- the Docker engine
 @pytest.fixture(scope="session")
 def docker_client():
     """The real Docker engine with the sandbox image (built offline when missing). Never skipped.
@@ -97,46 +93,18 @@ def docker_client():
     """
     from asibench_env.sandbox.container import launcher
     from asibench_env.sandbox.container.images import build_image, default_image, find_image
-    from asibench_env.sandbox.container.pool import shutdown_pools
+    from asibench_env.sandbox.container.sandbox import DockerSandbox
 
     client = launcher.docker_client()
     if find_image(client, default_image()) is None:
         build_image(client, offline=True)
     volumes_before = {v.name for v in client.volumes.list()}
     yield client
-    shutdown_pools()
+    DockerSandbox.shutdown()
     mine = {c.id for c in launcher.our_containers(client) if c.owner == launcher.owner_id()}
     left = launcher.wait_until_gone(client, mine, timeout=60)
     assert not left, f"sandbox containers left behind: {sorted(left)}"
     assert {v.name for v in client.volumes.list()} <= volumes_before, "the docker sandbox left volumes behind"
-
-
-@pytest.fixture(params=SANDBOX_BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
-    """Each test that uses this runs once per sandbox backend."""
-    if request.param == "docker":
-        request.getfixturevalue("docker_client")
-    return request.param
-
-
-@pytest.fixture
-def sandbox_factory(backend: str):
-    """Open sandboxes of the current backend (closed after the test)."""
-    from asibench_env.sandbox import SandboxLimits, open_sandbox
-
-    opened = []
-
-    def factory(seed_dir: Path, *, runtime_packages=(), **limits):
-        options = dict(DOCKER_TEST_CAPS) if backend == "docker" else {}
-        box = open_sandbox(
-            backend, seed_dir, runtime_packages=runtime_packages, limits=SandboxLimits(**limits), **options
-        )
-        opened.append(box)
-        return box
-
-    yield factory
-    for box in opened:
-        box.close()
 
 
 @pytest.fixture

@@ -1,291 +1,118 @@
-"""The sandbox contract, run on both backends (local and Docker) with real processes and containers:
-persistence, limits, output caps, safe files, and a hostile agent."""
+"""The sandbox contract (asibench_env/sandbox/conformance.py), run on both backends with real processes
+and containers; and the backend registry, options and lifecycle around it."""
 
 from __future__ import annotations
 
-import socket
-import time
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import pytest
 
-from asibench_env.sandbox.base import SandboxError, SandboxPathError
+from asibench_env.errors import InfraError
+from asibench_env.rewards.isolation import ScoringWorkerError
+from asibench_env.sandbox import (
+    Sandbox,
+    SandboxLimits,
+    SandboxOptions,
+    SandboxOptionsError,
+    backend_class,
+    backend_names,
+    open_sandbox,
+    options_model,
+    register_backend,
+)
+from asibench_env.sandbox.conformance import SandboxConformance
+from asibench_env.sandbox.container.options import DockerSandboxOptions
+from asibench_env.sandbox.container.sandbox import DockerSandbox
+from asibench_env.sandbox.local import LocalSandbox, LocalSandboxOptions
+from asibench_env.tasks.instances import InstanceGenerationError
+
+DOCKER_TEST_CAPS = {"workspace_bytes": 512 * 1024**2, "tmp_bytes": 256 * 1024**2}
 
 
-@pytest.fixture
-def sandbox(sandbox_factory, seed_dir: Path):
-    return sandbox_factory(seed_dir, output_bytes=4096, max_processes=64)
+class TestLocalSandbox(SandboxConformance):
+    backend = "local"
+    isolation_level = "namespaces"
+
+    def open_sandbox(self, seed_dir: Path, **limits: Any) -> Sandbox:
+        return open_sandbox("local", seed_dir, limits=SandboxLimits(**limits))
 
 
-def test_isolation_is_reported(sandbox, backend: str):
-    info = sandbox.isolation
-    assert info.backend == backend and not info.network
-    assert info.level == ("namespaces" if backend == "local" else "container")
+class TestDockerSandbox(SandboxConformance):
+    backend = "docker"
+    isolation_level = "container"
+
+    @pytest.fixture(autouse=True)
+    def _engine(self, docker_client: Any) -> None:
+        """The real engine and image; the session fixture checks that nothing is left behind."""
+
+    def open_sandbox(self, seed_dir: Path, **limits: Any) -> Sandbox:
+        options = DockerSandboxOptions(**DOCKER_TEST_CAPS)
+        return open_sandbox("docker", seed_dir, limits=SandboxLimits(**limits), options=options)
 
 
-def test_shell_state_persists(sandbox):
-    assert sandbox.exec("export GREETING=hello; mkdir -p work && cd work").exit_code == 0
-    result = sandbox.exec("pwd; echo $GREETING")
-    assert result.output.split() == ["/workspace/work", "hello"]
-    ended = sandbox.exec("exit 3")
-    assert ended.restarted and "new shell" in ended.output
-    assert sandbox.exec("pwd").output.strip() == "/workspace"
+# ---------------------------------------------------------------------- registry, options, lifecycle
+def test_backends_are_registered_with_their_options():
+    assert {"local", "docker"} <= set(backend_names())
+    assert backend_class("local") is LocalSandbox and backend_class("docker") is DockerSandbox
+    assert options_model("local") is LocalSandboxOptions and options_model("docker") is DockerSandboxOptions
+    with pytest.raises(ValueError, match="unknown sandbox 'nope'; choose one of: .*docker"):
+        open_sandbox("nope", Path("."))
 
 
-def test_exit_codes_and_stdin(sandbox):
-    assert sandbox.exec("false").exit_code == 1
-    result = sandbox.exec("cat", timeout=5)  # stdin is /dev/null: no hang
-    assert result.exit_code == 0 and not result.timed_out
+def test_an_unknown_option_names_itself_and_the_valid_ones(seed_dir: Path):
+    with pytest.raises(
+        SandboxOptionsError, match=r"unknown option 'warm_pool' for the local sandbox; valid options: env, isolation"
+    ):
+        open_sandbox("local", seed_dir, warm_pool=1)
+    with pytest.raises(SandboxOptionsError, match=r"warm_pol.*valid options: cpus, env, image, tmp_bytes, warm_pool"):
+        open_sandbox("docker", seed_dir, warm_pol=1)  # refused before any engine is contacted
+    with pytest.raises(SandboxOptionsError, match=r"isolation: Input should be 'auto', 'namespaces' or 'none'"):
+        open_sandbox("local", seed_dir, isolation="chroot")
+    with pytest.raises(SandboxOptionsError, match=r"warm_pool: Input should be greater than or equal to 0"):
+        open_sandbox("docker", seed_dir, warm_pool=-1)
+    with pytest.raises(SandboxOptionsError, match="takes LocalSandboxOptions options, not DockerSandboxOptions"):
+        open_sandbox("local", seed_dir, options=DockerSandboxOptions())
+    assert issubclass(SandboxOptionsError, ValueError) and not issubclass(SandboxOptionsError, InfraError)
 
 
-def test_agent_memory_files_are_removed(sandbox):
-    listing = sandbox.exec("ls -a").output
-    assert "CLAUDE.md" not in listing and "prompt.md" in listing
-    assert sandbox.read_file("data/x.npy") == b"placeholder"
+def test_options_as_a_model_or_as_keywords(seed_dir: Path):
+    with open_sandbox("local", seed_dir, options=LocalSandboxOptions(isolation="none", env={"A": "1"})) as box:
+        assert box.isolation.level == "none" and box.exec("echo $A").output.strip() == "1"
+    with open_sandbox("local", seed_dir, options=LocalSandboxOptions(env={"A": "1"}), isolation="none") as box:
+        assert box.isolation.level == "none" and box.exec("echo $A").output.strip() == "1"  # keywords add to it
 
 
-def test_environment_is_scrubbed(sandbox_factory, seed_dir: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
-    box = sandbox_factory(seed_dir)
-    env = box.exec("env").output
-    assert "sk-very-secret" not in env and "OPENAI_API_KEY" not in env
-    assert "HOME=/workspace" in env
+def test_a_third_party_backend_registers_as_a_class(seed_dir: Path):
+    class EchoOptions(SandboxOptions):
+        greeting: str = "hello"
+
+    class EchoSandbox(LocalSandbox):
+        options_model = EchoOptions  # type: ignore[assignment]
+
+        def __init__(self, seed_dir: Path, *, options: EchoOptions, **kwargs: Any):
+            self.greeting = options.greeting
+            super().__init__(seed_dir, **kwargs)
+
+    register_backend("echo-test", EchoSandbox)
+    with open_sandbox("echo-test", seed_dir, greeting="hi") as box:
+        assert isinstance(box, EchoSandbox) and box.greeting == "hi"
+    assert EchoSandbox.sweep() == 0
+    EchoSandbox.start()
+    EchoSandbox.shutdown()
 
 
-def test_python_tool_persists_and_echoes(sandbox):
-    sandbox.run_python("import numpy as np\nvalues = np.arange(4)")
-    result = sandbox.run_python("values.sum()")
-    assert result.exit_code == 0 and "6" in result.output
-    error = sandbox.run_python("1 / 0")
-    assert error.exit_code == 1 and "ZeroDivisionError" in error.output
-    printed = sandbox.run_python("import subprocess; subprocess.run(['echo', 'from a child'])")
-    assert "from a child" in printed.output
+def test_every_infrastructure_failure_is_an_infra_error():
+    for error in (InstanceGenerationError, ScoringWorkerError):
+        assert issubclass(error, InfraError)
 
 
-def test_python_crash_restarts_with_notice(sandbox):
-    sandbox.run_python("kept = 1")
-    crash = sandbox.run_python("import os; os._exit(1)")
-    assert crash.exit_code != 0 and "crashed" in crash.output
-    again = sandbox.run_python("print('alive')")
-    assert again.restarted and "fresh" in again.output and "alive" in again.output
-    assert "NameError" in sandbox.run_python("kept").output
-
-
-def test_python_timeout(sandbox):
-    started = time.monotonic()
-    result = sandbox.run_python("import time; time.sleep(100)", timeout=1)
-    assert result.timed_out and time.monotonic() - started < 10
-    assert "alive" in sandbox.run_python("print('alive')").output
-
-
-def test_timeout_kills_orphans_and_term_ignorers(sandbox):
-    script = "(trap '' TERM; setsid sh -c 'trap \"\" TERM; sleep 1000' & sleep 1000) & sleep 1000"
-    started = time.monotonic()
-    result = sandbox.exec(script, timeout=1)
-    assert result.timed_out and time.monotonic() - started < 10
-    assert sandbox.exec("echo survived").output.strip().endswith("survived")  # after bash reports the kill
-    remaining = sandbox.exec("ps -eo comm= | grep -c sleep || true").output.strip()
-    assert remaining == "0"
-
-
-def test_big_output_is_capped_with_a_marker(sandbox):
-    started = time.monotonic()
-    result = sandbox.exec("head -c 100000000 /dev/zero | tr '\\0' 'x'; echo; echo END", timeout=120)
-    assert time.monotonic() - started < 60
-    assert result.exit_code == 0
-    assert result.truncated_bytes > 99_000_000
-    assert "bytes cut" in result.output and result.output.rstrip().endswith("END")
-    assert len(result.output) < 10_000
-    flood = sandbox.run_python("print('y' * 50_000_000)")
-    assert flood.truncated_bytes > 49_000_000 and len(flood.output) < 10_000
-
-
-def test_binary_output_is_decoded_safely(sandbox):
-    result = sandbox.exec("head -c 2000 /dev/urandom")
-    assert isinstance(result.output, str) and result.exit_code == 0
-
-
-def test_fork_bomb_is_contained(sandbox):
-    # Started in the background, so that the shell itself never waits on a fork the limit refuses.
-    result = sandbox.exec("bash -c ':(){ :|:& };:' >/dev/null 2>&1 &", timeout=20)
-    assert not result.timed_out
-    time.sleep(2)
-    alive = len(sandbox.processes())
-    assert 10 < alive <= sandbox.limits.max_processes + 2  # the bomb ran, and the process limit capped it
-    assert sandbox.stop_processes() > 0
-    assert sandbox.processes() == []
-    assert sandbox.exec("echo fine").output.strip().endswith("fine")  # after any late output of the bomb
-
-
-def test_paths_outside_the_workspace(sandbox):
-    for path in ("../../etc/passwd", "/etc/passwd", "data/../../x", "~/x"):
-        with pytest.raises(SandboxPathError):
-            sandbox.read_file(path)
-        with pytest.raises(SandboxPathError):
-            sandbox.write_file(path, "x")
-
-
-def test_file_operations(sandbox):
-    assert sandbox.write_file("out/deep/a.txt", "hello") == 5
-    assert sandbox.read_file("out/deep/a.txt") == b"hello"
-    assert sandbox.write_file("blob.bin", b"\x00\x01") == 2
-    assert sandbox.exec("cat out/deep/a.txt && echo more >> out/deep/a.txt").exit_code == 0  # agent owns it
-    listing = {e.path: e.kind for e in sandbox.list_files(".")}
-    assert listing["out/deep/a.txt"] == "file" and listing["out"] == "dir"
-    sandbox.exec("ln -s /etc/passwd link.txt")
-    with pytest.raises(SandboxPathError):
-        sandbox.read_file("link.txt")
-    with pytest.raises(SandboxPathError):
-        sandbox.write_file("link.txt", "overwrite through a link")
-    with pytest.raises(FileNotFoundError):
-        sandbox.read_file("absent.txt")
-    with pytest.raises(IsADirectoryError):
-        sandbox.read_file("out")
-
-
-def test_collect_refuses_links_fifos_and_oversize(sandbox_factory, seed_dir: Path, tmp_path: Path):
-    box = sandbox_factory(seed_dir, collect_max_file_bytes=1_000_000, file_size_bytes=16 * 1024**3)
-    box.exec("mkdir -p results && echo ok > results/good.csv && ln -s /etc/passwd secret.txt")
-    box.exec("echo a > orig.txt && ln orig.txt hard.txt && mkfifo pipe.npy")
-    made = box.exec(
-        "truncate -s 10G sparse.npy && ln -s /etc dirlink && "
-        "python3 -c \"open('big.npy','wb').write(b'1'*2000000)\" && ls -l sparse.npy"
-    )
-    assert made.exit_code == 0, made.output
-    dest = tmp_path / "collected"
-    report = box.collect(
-        [
-            "results/good.csv",
-            "secret.txt",
-            "hard.txt",
-            "pipe.npy",
-            "sparse.npy",
-            "dirlink/passwd",
-            "big.npy",
-            "absent.npy",
-            "../escape",
-        ],
-        dest,
-    )
-    assert [f.path for f in report.collected] == ["results/good.csv"]
-    assert (dest / "results" / "good.csv").read_text() == "ok\n"
-    assert set(report.refused) == {
-        "secret.txt",
-        "hard.txt",
-        "pipe.npy",
-        "sparse.npy",
-        "dirlink/passwd",
-        "big.npy",
-        "../escape",
-    }
-    assert "10737418240 bytes" in report.refused["sparse.npy"]
-    assert report.missing == ["absent.npy"]
-    assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == ["good.csv"]
-    assert not any(p.is_symlink() for p in dest.rglob("*"))
-
-
-def test_closed_sandbox_refuses_calls(sandbox_factory, seed_dir: Path):
-    box = sandbox_factory(seed_dir)
-    box.close()
-    box.close()
-    with pytest.raises(SandboxError):
-        box.exec("true")
-
-
-def test_hostile_agent_cannot_reach_ground_truth_or_network(
-    sandbox_factory, tmp_path: Path, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
-):
-    from asibench_env.paths import runtimes_dir
-
-    monkeypatch.setenv("ASIBENCH_ENV_RUNTIMES", str(runtimes_dir()))
-    cache = tmp_path / "cache"
-    secret = cache / "instances" / "demo.task" / "abc" / "demo.task__seed0" / "reference" / "secret_ref.npy"
-    secret.parent.mkdir(parents=True)
-    np.save(secret, np.arange(3.0))
-    monkeypatch.setenv("ASIBENCH_ENV_CACHE", str(cache))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    port = listener.getsockname()[1]
-    listener.settimeout(0.5)
-    try:
-        box = sandbox_factory(seed_dir)
-        assert box.exec(f"cat {secret}").exit_code != 0
-        assert box.exec(f"ls {secret.parent}").exit_code != 0
-        names = ("secret_ref.npy", "*_ref.npy", "instance_meta.json", "generate_gt.py", "task_eval.yaml", "solve.py")
-        search = " -o ".join(f"-name '{n}'" for n in names)
-        found = box.exec(
-            f"find / -path /proc -prune -o \\( {search} \\) -print 2>/dev/null | grep -v site-packages; true"
-        )
-        assert found.output.strip() == ""
-        for module in ("asibench_env", "ai4sci_bench"):
-            result = box.exec(f"python3 -c 'import {module}'")
-            assert result.exit_code != 0 and "ModuleNotFoundError" in result.output
-        assert box.exec("ls /work /root/.cache/asibench-env/instances").exit_code != 0
-        pkg = Path(__file__).resolve().parents[1] / "asibench_env"
-        assert box.exec(f"ls {pkg}").exit_code != 0
-        probe = (
-            "import socket\n"
-            "for host, port in (('1.1.1.1', 53), ('169.254.169.254', 80), ('127.0.0.1', PORT)):\n"
-            "    s = socket.socket(); s.settimeout(1)\n"
-            "    try:\n"
-            "        s.connect((host, port)); print('CONNECTED', host)\n"
-            "    except OSError as exc:\n"
-            "        print('refused', host, type(exc).__name__)\n"
-        ).replace("PORT", str(port))
-        out = box.run_python(probe).output
-        assert "CONNECTED" not in out and out.count("refused") == 3
-        assert box.exec("getent hosts pypi.org || echo no-dns").output.strip().endswith("no-dns")
-        with pytest.raises(TimeoutError):
-            listener.accept()  # nothing from the sandbox reached the host's listener
-        assert box.exec("touch /usr/evil /etc/evil /evil 2>&1; echo $?").output.strip().endswith("1")
-    finally:
-        listener.close()
-    assert not Path("/usr/evil").exists() and not Path("/etc/evil").exists()
-
-
-def test_own_tmp_per_sandbox(sandbox_factory, seed_dir: Path):
-    first, second = sandbox_factory(seed_dir), sandbox_factory(seed_dir)
-    first.exec("echo mine > /tmp/note")
-    assert second.exec("cat /tmp/note").exit_code != 0
-    assert not Path("/tmp/note").exists() or Path("/tmp/note").read_text() != "mine\n"
-
-
-def test_a_process_named_like_the_interpreter_is_still_killed(sandbox):
-    sandbox.run_python("x = 1")  # the real interpreter is running
-    result = sandbox.exec("(exec -a kernel.py sleep 1000) & sleep 1000", timeout=1)
-    assert result.timed_out
-    count = sandbox.exec("echo COUNT=$(ps -eo comm= | grep -c '^sleep$')").output  # after bash's kill notice
-    assert "COUNT=0" in count
-    assert sandbox.run_python("print(x)").output.strip() == "1"  # the interpreter itself was spared
-
-
-def test_a_cell_that_writes_into_the_reply_channel_cannot_hang_the_host(sandbox):
-    started = time.monotonic()
+def test_the_package_does_not_import_the_conformance_suite():
     code = (
-        "import __main__, time\n__main__.protocol_out.write('{\"ok\"'); __main__.protocol_out.flush()\ntime.sleep(100)"
+        "import sys, asibench_env, asibench_env.sandbox, asibench_env.envs.task_env\n"
+        "print(sorted(m for m in sys.modules if m.endswith('conformance') or m == 'pytest'))"
     )
-    result = sandbox.run_python(code, timeout=2)
-    assert time.monotonic() - started < 10 and result.exit_code != 0
-    forged = sandbox.run_python(
-        "import __main__\n__main__.protocol_out.write('not json\\n'); __main__.protocol_out.flush()"
-    )
-    assert forged.exit_code != 0
-    assert sandbox.run_python("print('fresh')").output.strip().endswith("fresh")
-
-
-def test_the_interpreter_never_sees_the_host_root(sandbox):
-    out = sandbox.run_python(
-        "import os\nos.chdir('..'); os.chdir('..'); os.chdir('..')\nprint(sorted(os.listdir('.')))"
-    )
-    assert "'workspace'" in out.output and "'work'" not in out.output
-    cwd = sandbox.run_python("import os\nprint(os.readlink('/proc/self/cwd'))").output.strip()
-    assert cwd == "/"
-
-
-def test_killing_everything_from_inside_does_not_break_the_sandbox(sandbox):
-    sandbox.run_python("x = 1")
-    sandbox.exec("kill -9 -1; sleep 5", timeout=20)
-    assert sandbox.exec("echo back").output.strip().endswith("back")
-    assert sandbox.run_python("print('still here')").output.strip().endswith("still here")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -21,7 +21,8 @@ import pytest
 from asibench_env.sandbox.base import SandboxError, SandboxLimits
 from asibench_env.sandbox.container import launcher
 from asibench_env.sandbox.container.images import default_image, find_image
-from asibench_env.sandbox.container.pool import shutdown_pools
+from asibench_env.sandbox.container.options import DockerSandboxOptions
+from asibench_env.sandbox.container.pool import ContainerPools, shutdown_pools
 from asibench_env.sandbox.container.sandbox import DockerSandbox
 
 CAPS = {"workspace_bytes": 64 * 1024**2, "tmp_bytes": 32 * 1024**2}
@@ -201,6 +202,25 @@ def test_the_sweeper_removes_orphans_only(docker_client):
     assert launcher.wait_until_gone(docker_client, {orphan, live}) == set()
 
 
+def test_the_backend_lifecycle_sweeps_and_shuts_down(docker_client, seed_dir: Path):
+    DockerSandbox.start()  # idempotent: connects and sweeps once per process
+    dead = launcher.owner_id().rsplit(":", 2)[0] + ":999999999:0"
+    created = docker_client.api.create_container(
+        image=default_image(),
+        command=["sleep", "600"],
+        labels={launcher.LABEL: "1", launcher.OWNER_LABEL: dead},
+        host_config=docker_client.api.create_host_config(network_mode="none", auto_remove=True),
+    )
+    docker_client.api.start(created["Id"])
+    assert DockerSandbox.sweep() >= 1
+    assert launcher.wait_until_gone(docker_client, {created["Id"]}) == set()
+    with DockerSandbox(seed_dir, options=DockerSandboxOptions(warm_pool=1, **CAPS)) as box:
+        assert box.options.warm_pool == 1 and ContainerPools.default().warm_pools()
+        DockerSandbox.shutdown()
+        assert ContainerPools.default().warm_pools() == []
+        assert box.exec("echo open").output.strip() == "open"  # open sandboxes stay usable
+
+
 @pytest.fixture
 def pooled_sandboxes(docker_client, seed_dir: Path):
     shutdown_pools()  # start from no pool at all
@@ -217,11 +237,10 @@ def pooled_sandboxes(docker_client, seed_dir: Path):
 
 
 def test_warm_pool_hands_out_started_containers(pooled_sandboxes):
-    from asibench_env.sandbox.container import pool
-
     first = pooled_sandboxes()
-    assert len(pool._pools) == 1
-    warm = next(iter(pool._pools.values()))
+    pools = ContainerPools.default().warm_pools()
+    assert len(pools) == 1
+    warm = pools[0]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not warm._ready:
         time.sleep(0.05)

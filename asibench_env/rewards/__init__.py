@@ -1,7 +1,7 @@
 """Rewards: a native implementation of the ASI-Bench scoring contract."""
 
 from asibench_env.rewards.engine import evaluate
-from asibench_env.rewards.isolation import score_outputs
+from asibench_env.rewards.isolation import ScoringWorker, ScoringWorkerError, score_outputs
 from asibench_env.rewards.results import ScoreReport, ScorerResult
 from asibench_env.rewards.scorers import NATIVE_SCORERS
 from asibench_env.rewards.templates import resolve_templates
@@ -12,4 +12,13 @@ def list_native_scorers() -> list[str]:
     return sorted([*NATIVE_SCORERS, "composite"])
 
 
-__all__ = ["ScoreReport", "ScorerResult", "evaluate", "list_native_scorers", "resolve_templates", "score_outputs"]
+__all__ = [
+    "ScoreReport",
+    "ScorerResult",
+    "ScoringWorker",
+    "ScoringWorkerError",
+    "evaluate",
+    "list_native_scorers",
+    "resolve_templates",
+    "score_outputs",
+]

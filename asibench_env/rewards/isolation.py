@@ -3,7 +3,8 @@
 A long-lived worker process (:mod:`asibench_env.rewards.worker`) keeps numpy and the scorers
 imported and forks a child per request, so a scoring call costs a fork, not a fresh interpreter.
 A scorer that hangs is killed at the time limit; one that crashes the process is reported; neither
-raises out of :func:`score_outputs`.
+raises out of :func:`score_outputs`. The worker is a lifecycle object (:class:`ScoringWorker`: start,
+shutdown, a default instance created on first use and shut down at exit).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from asibench_env.errors import InfraError
 from asibench_env.rewards.results import ScoreReport
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -52,54 +54,105 @@ def copy_outputs(src: Path, dest: Path, max_bytes: int = COPY_MAX_BYTES) -> list
     return dropped
 
 
+class ScoringWorkerError(InfraError):
+    """The scoring worker could not be started, died, or stopped answering."""
+
+
+class ScoringWorkerLost(ScoringWorkerError):
+    """The scoring worker died or stopped answering during a request (the next request starts a new one)."""
+
+
 class ScoringWorker:
-    """The parent side of the worker process: one request at a time, restarted if it dies or hangs."""
+    """The parent side of the worker process: one request at a time, restarted if it dies or hangs.
+
+    A lifecycle object: :meth:`start` (optional: the first request starts it), :meth:`shutdown`
+    (idempotent; the next request starts it again). :meth:`default` is the process's instance,
+    created on first use and shut down at interpreter exit.
+    """
+
+    _default: ClassVar[ScoringWorker | None] = None
+    _default_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
+
+    @classmethod
+    def default(cls) -> ScoringWorker:
+        """The process's worker, created on first use (and shut down at exit)."""
+        with cls._default_lock:
+            if cls._default is None:
+                cls._default = cls()
+                atexit.register(cls._default.shutdown)
+            return cls._default
+
+    def start(self) -> None:
+        """Start the worker process now rather than on the first request (a no-op when it runs).
+
+        Raises:
+            ScoringWorkerError: the worker process could not be started.
+        """
+        with self._lock:
+            self._ensure()
 
     def _ensure(self) -> subprocess.Popen:
         if self._process is None or self._process.poll() is not None:
             env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
             for secret in [k for k in env if k.endswith(("_API_KEY", "_TOKEN", "_SECRET"))]:
                 env.pop(secret)
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "asibench_env.rewards.worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                start_new_session=True,
-            )
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "asibench_env.rewards.worker"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                raise ScoringWorkerError(f"the scoring worker could not be started: {exc}") from exc
         return self._process
 
-    def stop(self) -> None:
+    def shutdown(self) -> None:
+        """Stop the worker process (idempotent; never raises)."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.kill()
             process.wait(5)
 
+    stop = shutdown
+    """Former name of :meth:`shutdown`."""
+
     def request(self, payload: dict[str, Any], wait_s: float) -> dict[str, Any]:
+        """Send one scoring request and return the worker's answer (``{"ok": ..., "report"/"error": ...}``).
+
+        Raises:
+            ScoringWorkerError: the worker could not be started.
+            ScoringWorkerLost: the worker died or did not answer within ``wait_s`` (it is stopped;
+                the next request starts a new one).
+        """
         with self._lock:
             process = self._ensure()
             assert process.stdin is not None and process.stdout is not None
             try:
                 process.stdin.write((json.dumps(payload, default=str) + "\n").encode())
                 process.stdin.flush()
-            except BrokenPipeError:
-                self.stop()
-                return {"ok": False, "error": "the scoring worker died before the request"}
+            except BrokenPipeError as exc:
+                self.shutdown()
+                raise ScoringWorkerLost("the scoring worker died before the request") from exc
             ready, _, _ = select.select([process.stdout], [], [], wait_s)
             line = process.stdout.readline() if ready else b""
             if not line:
-                self.stop()
-                return {"ok": False, "error": "the scoring worker stopped answering and was restarted"}
+                self.shutdown()
+                raise ScoringWorkerLost("the scoring worker stopped answering and was restarted")
             return json.loads(line)
 
 
-_worker = ScoringWorker()
-atexit.register(_worker.stop)
+def shutdown_worker() -> None:
+    """Stop the process's scoring worker, if one was started."""
+    worker = ScoringWorker._default
+    if worker is not None:
+        worker.shutdown()
 
 
 def _failed(reason: str, evaluation: dict[str, Any], started: float) -> ScoreReport:
@@ -124,8 +177,16 @@ def score_outputs(
     task_dir: Path | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
+    worker: ScoringWorker | None = None,
 ) -> ScoreReport:
-    """Score in a child process on a copy of ``pred_dir``; never raises, 0 with the reason on failure."""
+    """Score in a child process on a copy of ``pred_dir``; 0 with the reason on failure.
+
+    ``worker`` defaults to the process's :meth:`ScoringWorker.default`. A scorer that fails, hangs or
+    crashes, and a worker that dies, give a 0 report with the reason, never an exception.
+
+    Raises:
+        ScoringWorkerError: the worker process could not even be started (an infrastructure failure).
+    """
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="asibench-score-") as tmp:
         copy_dir = Path(tmp) / "outputs"
@@ -144,7 +205,10 @@ def score_outputs(
             "timeout_s": float(timeout_s),
             "memory_bytes": memory_bytes,
         }
-        answer = _worker.request(payload, float(timeout_s) + WORKER_GRACE_S)
+        try:
+            answer = (worker or ScoringWorker.default()).request(payload, float(timeout_s) + WORKER_GRACE_S)
+        except ScoringWorkerLost as exc:
+            answer = {"ok": False, "error": str(exc)}
     if not answer.get("ok"):
         return _failed(str(answer.get("error")), evaluation, started)
     report = ScoreReport.model_validate(answer["report"])

@@ -13,8 +13,6 @@ from asibench_env.agents.base import Agent, SyncAdapter, is_async_agent
 from asibench_env.envs.episode import EpisodeResult
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.errors import InfraError
-from asibench_env.sandbox.base import SandboxError
-from asibench_env.tasks.instances import InstanceGenerationError
 from asibench_env.trajectories import TrajectoryLogger
 from asibench_env.trajectories.logger import MODEL_FIELDS
 
@@ -120,7 +118,7 @@ def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
     steps = 0
     try:
         observation, info = env.reset(seed=spec.seed, options={"level": spec.level})
-    except (InstanceGenerationError, SandboxError, InfraError, OSError) as exc:
+    except (InfraError, OSError) as exc:  # every infrastructure failure derives from InfraError
         logger.warning("reset failed for %s: %s", spec, exc)
         return _record(env, _failed(spec, base, "infra_error", f"reset failed: {exc}", steps, started))
     try:

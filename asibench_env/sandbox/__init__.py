@@ -5,23 +5,30 @@ from asibench_env.sandbox.base import (
     ExecResult,
     FileEntry,
     IsolationInfo,
+    ProcessInfo,
     Sandbox,
     SandboxError,
     SandboxLimits,
     SandboxPathError,
 )
-from asibench_env.sandbox.factory import backend_names, open_sandbox, register_backend
+from asibench_env.sandbox.factory import backend_class, backend_names, open_sandbox, options_model, register_backend
+from asibench_env.sandbox.options import SandboxOptions, SandboxOptionsError
 
 __all__ = [
     "CollectReport",
     "ExecResult",
     "FileEntry",
     "IsolationInfo",
+    "ProcessInfo",
     "Sandbox",
     "SandboxError",
     "SandboxLimits",
+    "SandboxOptions",
+    "SandboxOptionsError",
     "SandboxPathError",
+    "backend_class",
     "backend_names",
     "open_sandbox",
+    "options_model",
     "register_backend",
 ]

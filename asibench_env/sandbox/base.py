@@ -1,8 +1,26 @@
-"""The sandbox interface every backend (local, Docker) implements.
+"""The sandbox contract every backend (local, Docker, a third party's) implements.
 
 The environment only talks to a sandbox through :class:`Sandbox`; it never touches a host path inside
 it. Paths given to the file operations are relative to the workspace root (the agent's working
 directory); a path that escapes the workspace raises :class:`SandboxPathError`.
+
+Two kinds of failure, two exception types:
+
+* :class:`SandboxPathError` (a :class:`ValueError`): the *agent* named a bad path (outside the
+  workspace, through a symlink, over a size cap). The environment reports it to the agent as a
+  tool error; the episode goes on.
+* :class:`SandboxError` (an :class:`~asibench_env.errors.InfraError`): the *sandbox itself* failed
+  (it could not start, its container is gone, it is closed). The episode ends with status
+  ``infra_error`` and is never scored as 0.
+
+The agent's own failures (a non-zero exit, a timeout, a crashed interpreter) are not exceptions:
+they are reported in the :class:`ExecResult`. Backend-wide resources (warm pools, orphan sweeping)
+are managed by the lifecycle classmethods :meth:`Sandbox.start`, :meth:`Sandbox.shutdown` and
+:meth:`Sandbox.sweep`; options are validated into :attr:`Sandbox.options_model`.
+The conformance suite every backend must pass is :mod:`asibench_env.sandbox.conformance`.
+
+This module imports only the standard library and :mod:`asibench_env.errors`: it is bundled into the
+Docker sandbox's supervisor (see container/bundle.py).
 """
 
 from __future__ import annotations
@@ -10,19 +28,30 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from asibench_env.errors import InfraError
+
+if TYPE_CHECKING:
+    from asibench_env.sandbox.options import SandboxOptions
 
 IsolationLevel = Literal["namespaces", "container", "none"]
 AGENT_MEMORY_FILES = ("CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", ".claude")
 """Instruction files of coding agents: never placed in a workspace, whoever wrote them."""
 
 
-class SandboxError(RuntimeError):
-    """An infrastructure failure of the sandbox itself (not of the agent's code)."""
+class SandboxError(InfraError):
+    """An infrastructure failure of the sandbox itself (not of the agent's code).
+
+    The base of every sandbox, Docker engine, image and container-channel error.
+    """
 
 
 class SandboxPathError(ValueError):
-    """A path given by the agent points outside the workspace or at something that is not allowed."""
+    """A path given by the agent points outside the workspace or at something that is not allowed.
+
+    The agent's mistake, not an infrastructure failure: deliberately *not* an :class:`InfraError`.
+    """
 
 
 @dataclass(frozen=True)
@@ -76,6 +105,16 @@ class IsolationInfo:
 
 
 @dataclass(frozen=True)
+class ProcessInfo:
+    """One process the agent started inside a sandbox."""
+
+    pid: int
+    """The process id as the backend sees it (a host pid locally, a container pid in Docker)."""
+    command: str
+    """Its command line (arguments joined by spaces), or its name when the command line is unreadable."""
+
+
+@dataclass(frozen=True)
 class SandboxLimits:
     """Resource limits applied to everything the agent runs."""
 
@@ -91,42 +130,163 @@ class SandboxLimits:
 
 
 class Sandbox(abc.ABC):
-    """A private workspace plus a persistent shell and a persistent Python interpreter."""
+    """A private workspace plus a persistent shell and a persistent Python interpreter.
 
+    A backend subclasses this, sets :attr:`options_model`, and takes
+    ``(seed_dir, *, runtime_packages=(), limits=None, options=None, **option_values)`` in its
+    constructor: the files of ``seed_dir`` are copied to the workspace (minus
+    :data:`AGENT_MEMORY_FILES`), ``runtime_packages`` are requirements the task's Python must meet.
+    A constructor raises :class:`SandboxError` when the sandbox cannot start (and leaves nothing
+    behind), and :class:`~asibench_env.sandbox.options.SandboxOptionsError` for an unknown or invalid
+    option. Every method but :meth:`close` raises :class:`SandboxError` once the sandbox is closed or
+    lost. A sandbox is used by one thread at a time.
+    """
+
+    options_model: ClassVar[type[SandboxOptions]]
+    """The pydantic model of this backend's options (``extra="forbid"``)."""
     isolation: IsolationInfo
+    """The isolation this sandbox really got (set by the constructor)."""
     limits: SandboxLimits
+    """The resource limits applied to everything the agent runs."""
 
+    # ------------------------------------------------------------------ backend lifecycle
+    @classmethod
+    def start(cls) -> None:
+        """Start the backend's shared resources ahead of the first sandbox (idempotent; optional).
+
+        Backends start them lazily anyway; the default has none.
+
+        Raises:
+            SandboxError: the shared resources could not be started (e.g. no container engine).
+        """
+        return None
+
+    @classmethod
+    def shutdown(cls, wait: bool = True) -> None:
+        """Release the backend's shared resources (warm pools, pending releases); idempotent.
+
+        Open sandboxes stay usable, and the next sandbox starts the resources again. Registered to
+        run at interpreter exit by backends that have any. Never raises.
+
+        Args:
+            wait: also wait for background clean-up to finish.
+        """
+        return None
+
+    @classmethod
+    def sweep(cls, *, everything: bool = False) -> int:
+        """Remove resources left behind by processes that died (orphans); return how many.
+
+        Args:
+            everything: remove every resource of this backend, including those of live processes.
+
+        Raises:
+            SandboxError: the backend's engine cannot be reached.
+        """
+        return 0
+
+    # ------------------------------------------------------------------ tools
     @abc.abstractmethod
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
-        """Run ``command`` in the persistent bash session (cwd and exports persist)."""
+        """Run ``command`` in the persistent bash session (cwd and exports persist).
 
-    @abc.abstractmethod
-    def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
-        """Run ``code`` in the persistent Python interpreter (variables persist)."""
+        Stdin is empty. At ``timeout`` seconds (default ``limits.default_timeout_s``) every process
+        the command started is killed, double forks and signal-ignorers included, and the result
+        has ``timed_out`` (exit code 124). Output beyond ``limits.output_bytes`` is cut from the
+        middle (``truncated_bytes``). When the shell itself ended (``exit``, killed) a new one
+        is started and the result has ``restarted``.
 
-    @abc.abstractmethod
-    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
-        """Return the bytes of a workspace file."""
-
-    @abc.abstractmethod
-    def write_file(self, path: str, content: str | bytes) -> int:
-        """Create or replace a workspace file (parents are created); return the bytes written."""
-
-    @abc.abstractmethod
-    def list_files(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
-        """List a workspace directory recursively, without following symlinks."""
-
-    @abc.abstractmethod
-    def collect(self, paths: list[str], dest: Path) -> CollectReport:
-        """Copy the named workspace files to ``dest`` on the host, safely.
-
-        Only regular files are copied; symlinks, hardlinked files, devices, FIFOs and sockets are
-        refused, as are files over the size caps.
+        Raises:
+            SandboxError: the sandbox is closed or was lost.
         """
 
     @abc.abstractmethod
+    def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
+        """Run ``code`` in the persistent Python interpreter (variables persist); echo a last expression.
+
+        A cell that raises has exit code 1 and the traceback in its output. At ``timeout`` the
+        interpreter is killed (``timed_out``); after a crash or a timeout the next call starts a
+        fresh one and says so (``restarted``).
+
+        Raises:
+            SandboxError: the sandbox is closed or was lost.
+        """
+
+    # ------------------------------------------------------------------ files
+    @abc.abstractmethod
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        """Return the bytes of a workspace file (at most ``max_bytes``, default the collect cap).
+
+        Raises:
+            SandboxPathError: ``path`` escapes the workspace or goes through a symlink.
+            FileNotFoundError: there is no such file.
+            IsADirectoryError: ``path`` is a folder.
+            SandboxError: the sandbox is closed or was lost.
+        """
+
+    @abc.abstractmethod
+    def write_file(self, path: str, content: str | bytes) -> int:
+        """Create or replace a workspace file (parents are created); return the bytes written.
+
+        The file is owned by the agent (its code may change it afterwards).
+
+        Raises:
+            SandboxPathError: ``path`` escapes the workspace, names a symlink or a folder, or the
+                content is over ``limits.file_size_bytes``.
+            SandboxError: the sandbox is closed or was lost.
+        """
+
+    @abc.abstractmethod
+    def list_files(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
+        """List a workspace directory recursively, without following symlinks.
+
+        Raises:
+            SandboxPathError: ``path`` escapes the workspace.
+            FileNotFoundError: there is no such folder.
+            SandboxError: the sandbox is closed or was lost.
+        """
+
+    @abc.abstractmethod
+    def collect(self, paths: list[str], dest: Path) -> CollectReport:
+        """Stop every process, then copy the named workspace files to ``dest`` on the host, safely.
+
+        Only regular files are copied; symlinks, hardlinked files, devices, FIFOs and sockets are
+        refused, as are paths that escape the workspace and files over the size caps
+        (``limits.collect_max_file_bytes``, ``collect_max_total_bytes``). Refusals and missing files
+        are reported, not raised.
+
+        Raises:
+            SandboxError: the sandbox is closed or was lost.
+            OSError: ``dest`` cannot be written.
+        """
+
+    # ------------------------------------------------------------------ processes
+    @abc.abstractmethod
+    def processes(self) -> list[ProcessInfo]:
+        """Every process the agent started and that is still running, the interpreter included.
+
+        The sandbox's own processes (its init, the persistent shell, a supervisor) are not listed.
+
+        Raises:
+            SandboxError: the sandbox is closed or was lost.
+        """
+
+    @abc.abstractmethod
+    def stop_processes(self) -> int:
+        """Kill every process the agent started; return how many kill signals were sent.
+
+        The persistent shell stays (its working directory and variables persist); the interpreter is
+        killed too (its variables are lost; the next :meth:`run_python` starts a fresh one).
+        Afterwards :meth:`processes` is empty.
+
+        Raises:
+            SandboxError: the sandbox is closed or was lost.
+        """
+
+    # ------------------------------------------------------------------ teardown
+    @abc.abstractmethod
     def close(self) -> None:
-        """Stop every process and remove every temporary file. Safe to call twice."""
+        """Stop every process and remove every temporary file. Safe to call twice; never raises."""
 
     def __enter__(self) -> Sandbox:
         return self

@@ -20,13 +20,16 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from pydantic import Field
 
 from asibench_env.sandbox import fsops
 from asibench_env.sandbox.base import (
@@ -35,6 +38,7 @@ from asibench_env.sandbox.base import (
     ExecResult,
     FileEntry,
     IsolationInfo,
+    ProcessInfo,
     Sandbox,
     SandboxError,
     SandboxLimits,
@@ -42,7 +46,16 @@ from asibench_env.sandbox.base import (
 )
 from asibench_env.sandbox.environment import agent_env
 from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
-from asibench_env.sandbox.protocol import ShellGone, kill_until_gone, read_reply_line, reply_cap, shell_roundtrip
+from asibench_env.sandbox.options import SandboxOptions, resolve_options
+from asibench_env.sandbox.protocol import (
+    ShellGone,
+    describe_process,
+    is_zombie,
+    kill_until_gone,
+    read_reply_line,
+    reply_cap,
+    shell_roundtrip,
+)
 from asibench_env.tasks.runtime import base_python, ensure_runtime
 
 logger = logging.getLogger(__name__)
@@ -75,8 +88,20 @@ def _sandbox_uid() -> int:
     return 200_000 + (os.getpid() * 97 + next(_uid_counter)) % 100_000
 
 
+class LocalSandboxOptions(SandboxOptions):
+    """The local sandbox's options."""
+
+    isolation: Isolation = "auto"
+    """``namespaces`` (an error where the kernel refuses them), ``none`` (plain processes, with a
+    warning), or ``auto`` (namespaces where available)."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables for the agent's processes."""
+
+
 class LocalSandbox(Sandbox):
-    """A sandbox on this machine (see the module docstring)."""
+    """A sandbox on this machine (see the module docstring). The backend has no shared resources."""
+
+    options_model = LocalSandboxOptions
 
     def __init__(
         self,
@@ -84,9 +109,18 @@ class LocalSandbox(Sandbox):
         *,
         runtime_packages: Sequence[str] = (),
         limits: SandboxLimits | None = None,
-        isolation: Isolation = "auto",
-        env: Mapping[str, str] | None = None,
+        options: LocalSandboxOptions | None = None,
+        **option_values: Any,
     ):
+        """Start a sandbox seeded with ``seed_dir``; options as a model or keywords (see :class:`LocalSandboxOptions`).
+
+        Raises:
+            SandboxOptionsError: an unknown or invalid option.
+            SandboxError: the sandbox could not start, or namespaces were requested but are unavailable.
+        """
+        opts = resolve_options(LocalSandboxOptions, options, option_values, backend="local")
+        isolation, env = opts.isolation, opts.env
+        self.options = opts
         self.limits = limits or SandboxLimits()
         self._closed = False
         self._runtime = ensure_runtime(runtime_packages)
@@ -274,7 +308,12 @@ class LocalSandbox(Sandbox):
         raise SandboxError("the sandbox did not start within 10 s")
 
     # ------------------------------------------------------------------ processes
-    def processes(self) -> list[int]:
+    def processes(self) -> list[ProcessInfo]:
+        """Every process the agent started (host pids; the init shell excluded); see :meth:`Sandbox.processes`."""
+        self._check_open()
+        return [describe_process(pid) for pid in self._pids() if not is_zombie(pid)]
+
+    def _pids(self) -> list[int]:
         """Host pids of every process in the sandbox except its init shell."""
         found = []
         for entry in os.listdir("/proc"):
@@ -294,8 +333,19 @@ class LocalSandbox(Sandbox):
         return found
 
     def stop_processes(self, keep_kernel: bool = False) -> int:
-        """Kill every process the agent started (the init shell stays); returns how many were killed."""
-        killed = kill_until_gone(lambda: [p for p in self.processes() if not (keep_kernel and self._is_kernel(p))])
+        """Kill every process the agent started (the init shell stays); see :meth:`Sandbox.stop_processes`.
+
+        Args:
+            keep_kernel: spare the Python interpreter (what a shell command's timeout does).
+
+        Raises:
+            SandboxError: the sandbox is closed.
+        """
+        self._check_open()
+        return self._stop(keep_kernel)
+
+    def _stop(self, keep_kernel: bool = False) -> int:
+        killed = kill_until_gone(lambda: [p for p in self._pids() if not (keep_kernel and self._is_kernel(p))])
         if not keep_kernel:
             self._stop_kernel()
         return killed
@@ -328,7 +378,7 @@ class LocalSandbox(Sandbox):
             command,
             timeout,
             self.limits.output_bytes,
-            kill_command=lambda: self.stop_processes(keep_kernel=True),
+            kill_command=lambda: self._stop(keep_kernel=True),
         )
 
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
@@ -417,7 +467,7 @@ class LocalSandbox(Sandbox):
             reply = None  # the cell wrote into the reply channel: treat the interpreter as lost
         if not isinstance(reply, dict) or "output" not in reply:
             self._stop_kernel()
-            self.stop_processes(keep_kernel=False)
+            self._stop(keep_kernel=False)
             self._kernel_lost = True
             return interpreter_lost(timeout, timed_out, duration, restarted)
         output = str(reply["output"])
@@ -447,7 +497,7 @@ class LocalSandbox(Sandbox):
 
     def collect(self, paths: list[str], dest: Path) -> CollectReport:
         self._check_open()
-        self.stop_processes()
+        self._stop()
         dest.mkdir(parents=True, exist_ok=True)
         return fsops.collect_files(
             self.workspace, paths, dest, self.limits.collect_max_file_bytes, self.limits.collect_max_total_bytes
@@ -467,7 +517,7 @@ class LocalSandbox(Sandbox):
             _kill_tree(self._shell)
             if not self._use_ns:
                 with contextlib.suppress(Exception):
-                    self.stop_processes()
+                    self._stop()
         self._shell = None
         self._finalizer()
 
@@ -481,8 +531,6 @@ def _quote(text: str) -> str:
 
 
 def _py_version() -> str:
-    import sys
-
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -506,4 +554,4 @@ def _cleanup(base: Path, processes: list[subprocess.Popen]) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
-__all__ = ["LocalSandbox", "SandboxPathError", "namespaces_available"]
+__all__ = ["LocalSandbox", "LocalSandboxOptions", "SandboxPathError", "namespaces_available"]

@@ -14,7 +14,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from asibench_env.sandbox.base import ExecResult
+from asibench_env.sandbox.base import ExecResult, ProcessInfo
 from asibench_env.sandbox.output import CappedOutput
 
 KILL_GRACE_S = 2.0
@@ -133,3 +133,23 @@ def kill_until_gone(
         time.sleep(0.005)
         after_round()
     return killed
+
+
+def describe_process(pid: int) -> ProcessInfo:
+    """A process's command line from ``/proc`` (its name when the command line is empty or unreadable)."""
+    command = ""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as handle:
+        command = handle.read().rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", errors="replace")
+    if not command:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/comm", "rb") as handle:
+            command = "[" + handle.read().strip().decode("utf-8", errors="replace") + "]"
+    return ProcessInfo(pid=pid, command=command)
+
+
+def is_zombie(pid: int) -> bool:
+    """Whether a process has exited and waits for its parent to reap it (or is gone already)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return True

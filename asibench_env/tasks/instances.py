@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from asibench_env.errors import InfraError
 from asibench_env.paths import instances_cache_dir
 from asibench_env.tasks.loading import Task
 from asibench_env.tasks.models import LEVELS, InstanceMeta
@@ -25,7 +26,7 @@ DEFAULT_GENERATOR_TIMEOUT_S = 600.0
 CACHE_LAYOUT_VERSION = "1"
 
 
-class InstanceGenerationError(RuntimeError):
+class InstanceGenerationError(InfraError):
     """A task's generator failed, timed out, or wrote an incomplete instance."""
 
 

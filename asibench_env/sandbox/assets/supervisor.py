@@ -354,7 +354,9 @@ class Supervisor:
 
     def op_ps(self, _request, _payload):
         keep = [self.shell.pid] if self.alive(self.shell) else []
-        return {"status": "ok", "pids": self.agent_pids(keep)}, b""
+        pids = self.agent_pids(keep)
+        described = [describe_process(pid) for pid in pids]
+        return {"status": "ok", "pids": pids, "processes": [[p.pid, p.command] for p in described]}, b""
 
     def op_kill(self, request, _payload):
         killed = self.kill_all(keep=self.kept(bool(request.get("keep_kernel"))))

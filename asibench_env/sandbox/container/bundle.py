@@ -4,7 +4,8 @@ The supervisor runs inside the container, where asibench-env is not installed (a
 It needs the workspace file operations and the output cap of the local sandbox, so that both
 backends speak the same shell and interpreter protocols and refuse the same paths with the same
 messages; this module concatenates those modules'
-sources (they import only the standard library and each other) ahead of the supervisor's own.
+sources (they import only the standard library and each other, and the error base of
+:mod:`asibench_env.errors`) ahead of the supervisor's own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from functools import cache
 from pathlib import Path
 
 SANDBOX_DIR = Path(__file__).resolve().parents[1]
-BUNDLED_MODULES = ("base.py", "output.py", "protocol.py", "fsops.py")
+PACKAGE_DIR = SANDBOX_DIR.parent
+BUNDLED_MODULES = (
+    PACKAGE_DIR / "errors.py",
+    SANDBOX_DIR / "base.py",
+    SANDBOX_DIR / "output.py",
+    SANDBOX_DIR / "protocol.py",
+    SANDBOX_DIR / "fsops.py",
+)
 SUPERVISOR = SANDBOX_DIR / "assets" / "supervisor.py"
 
 
@@ -30,8 +38,8 @@ def _strip_package_imports(source: str) -> str:
 def supervisor_source() -> str:
     """One Python program: the bundled modules, then the supervisor (compiled here to fail early)."""
     parts = ["from __future__ import annotations"]
-    for name in BUNDLED_MODULES:
-        parts.append(f"# ---- {name}\n" + _strip_package_imports((SANDBOX_DIR / name).read_text()))
+    for path in BUNDLED_MODULES:
+        parts.append(f"# ---- {path.name}\n" + _strip_package_imports(path.read_text()))
     parts.append("# ---- supervisor.py\n" + SUPERVISOR.read_text())
     source = "\n\n".join(parts) + "\n"
     compile(source, "<asibench-supervisor>", "exec")

@@ -21,6 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from asibench_env.sandbox.base import SandboxError
 from asibench_env.sandbox.container import debian, wheelhouse
 from asibench_env.sandbox.container.debian import BASE_PACKAGES
@@ -109,9 +112,6 @@ def check_requirements(info: ImageInfo, manifest: dict[str, Any] | None, package
     if not manifest or not isinstance(manifest.get("packages"), dict):
         logger.warning("image %s has no package manifest; the task's requirements cannot be checked", info.reference)
         return
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
     installed = {canonicalize_name(k): str(v) for k, v in manifest["packages"].items()}
     problems = []
     for text in packages:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
+import select
 import socket
 import threading
 import time
@@ -178,8 +180,6 @@ class Launched:
 
     def alive(self) -> bool:
         """False when the container's stream has already ended (it stopped while waiting in a pool)."""
-        import select
-
         ready, _, _ = select.select([self.channel.sock], [], [], 0)
         if not ready:
             return True
@@ -245,8 +245,6 @@ def _create_container(client: Any, spec: ContainerSpec, sandbox_id: str) -> str:
 
 def launch(client: Any, spec: ContainerSpec) -> Launched:
     """Create, attach to and start a container, and hand its supervisor its configuration."""
-    import secrets
-
     sandbox_id = secrets.token_hex(8)
     spec.check()
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from asibench_env.sandbox.base import (
     ExecResult,
     FileEntry,
     IsolationInfo,
+    ProcessInfo,
     Sandbox,
     SandboxError,
     SandboxLimits,
@@ -29,9 +30,11 @@ from asibench_env.sandbox.base import (
 )
 from asibench_env.sandbox.container import images
 from asibench_env.sandbox.container.channel import ChannelClosed, ChannelTimeout
-from asibench_env.sandbox.container.launcher import AGENT_UID, ContainerSpec, Launched, docker_client
-from asibench_env.sandbox.container.pool import acquire_container, release_container
+from asibench_env.sandbox.container.launcher import AGENT_UID, ContainerSpec, Launched, docker_client, sweep_orphans
+from asibench_env.sandbox.container.options import DockerSandboxOptions
+from asibench_env.sandbox.container.pool import ContainerPools
 from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
+from asibench_env.sandbox.options import resolve_options
 from asibench_env.sandbox.tarsafe import safe_extract, seed_tar
 
 logger = logging.getLogger(__name__)
@@ -46,20 +49,31 @@ _ERRORS = {"SandboxPathError": SandboxPathError, "FileNotFoundError": FileNotFou
 class DockerSandbox(Sandbox):
     """A sandbox in a Docker container (see the module docstring)."""
 
+    options_model = DockerSandboxOptions
+
     def __init__(
         self,
         seed_dir: Path,
         *,
         runtime_packages: Sequence[str] = (),
         limits: SandboxLimits | None = None,
-        image: str | None = None,
-        cpus: float = 2.0,
-        workspace_bytes: int = 2 * 1024**3,
-        tmp_bytes: int = 1024**3,
-        warm_pool: int = 0,
-        env: Mapping[str, str] | None = None,
+        options: DockerSandboxOptions | None = None,
         client: Any = None,
+        **option_values: Any,
     ):
+        """Start a sandbox seeded with ``seed_dir`` (options as a model or keywords: :class:`DockerSandboxOptions`).
+
+        ``client`` is a Docker SDK client (default: the process's shared one, from the environment).
+
+        Raises:
+            SandboxOptionsError: an unknown or invalid option.
+            SandboxError: no Docker engine or SDK, no image, unmet runtime requirements, or the
+                container could not start.
+        """
+        opts = resolve_options(DockerSandboxOptions, options, option_values, backend="docker")
+        image, cpus, warm_pool = opts.image, opts.cpus, opts.warm_pool
+        workspace_bytes, tmp_bytes, env = opts.workspace_bytes, opts.tmp_bytes, opts.env
+        self.options = opts
         self.limits = limits or SandboxLimits()
         self._closed = False
         self._client = client or docker_client()
@@ -72,7 +86,7 @@ class DockerSandbox(Sandbox):
             tmp_bytes=tmp_bytes,
             extra_env=tuple(sorted((env or {}).items())),
         )
-        self._box: Launched | None = acquire_container(self._client, spec, warm_pool)
+        self._box: Launched | None = ContainerPools.default().acquire(self._client, spec, warm_pool)
         try:
             images.check_requirements(image_info, self._box.manifest, runtime_packages)
             self._call({"op": "put_tar"}, seed_tar(seed_dir), timeout=CONTROL_TIMEOUT_S)
@@ -97,6 +111,32 @@ class DockerSandbox(Sandbox):
                 "warm_pool": str(warm_pool),
             },
         )
+
+    # ------------------------------------------------------------------ backend lifecycle
+    @classmethod
+    def start(cls) -> None:
+        """Connect to the Docker engine and sweep orphans once (sandboxes do this lazily anyway).
+
+        Raises:
+            SandboxError: no Docker SDK or no engine to talk to.
+        """
+        ContainerPools.default().sweep_once(docker_client())
+
+    @classmethod
+    def shutdown(cls, wait: bool = True) -> None:
+        """Discard every warm-pooled container (and, with ``wait``, finish pending releases)."""
+        pools = ContainerPools.current()
+        if pools is not None:
+            pools.shutdown(wait)
+
+    @classmethod
+    def sweep(cls, *, everything: bool = False) -> int:
+        """Remove containers whose owner process is gone (every one of ours with ``everything``).
+
+        Raises:
+            SandboxError: no Docker SDK or no engine to talk to.
+        """
+        return sweep_orphans(docker_client(), everything=everything)
 
     # ------------------------------------------------------------------ channel
     def _call(
@@ -232,13 +272,20 @@ class DockerSandbox(Sandbox):
         return report
 
     # ------------------------------------------------------------------ processes
-    def processes(self) -> list[int]:
-        """Container pids of every process the agent started (the supervisor and the shell excluded)."""
+    def processes(self) -> list[ProcessInfo]:
+        """Every process the agent started (container pids; the supervisor and the shell excluded).
+
+        See :meth:`Sandbox.processes`.
+        """
         reply, _ = self._call({"op": "ps"}, timeout=CONTROL_TIMEOUT_S)
-        return [int(p) for p in reply["pids"]]
+        return [ProcessInfo(pid=int(pid), command=str(command)) for pid, command in reply["processes"]]
 
     def stop_processes(self, keep_kernel: bool = False) -> int:
-        """Kill every process the agent started (the shell stays); returns how many were killed."""
+        """Kill every process the agent started (the shell stays); see :meth:`Sandbox.stop_processes`.
+
+        Args:
+            keep_kernel: spare the Python interpreter.
+        """
         reply, _ = self._call({"op": "kill", "keep_kernel": keep_kernel}, timeout=CONTROL_TIMEOUT_S)
         return int(reply["killed"])
 
@@ -249,7 +296,7 @@ class DockerSandbox(Sandbox):
         self._closed = True
         box, self._box = self._box, None
         if box is not None:
-            release_container(box)
+            ContainerPools.default().release(box)
 
     def __del__(self) -> None:
         with contextlib.suppress(Exception):  # interpreter shutdown
