@@ -26,9 +26,10 @@ Docker sandbox's supervisor (see container/bundle.py).
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from asibench_env.errors import InfraError
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from asibench_env.sandbox.options import SandboxOptions
 
 IsolationLevel = Literal["namespaces", "container", "none"]
+FileKind = Literal["file", "dir", "symlink", "other"]
 AGENT_MEMORY_FILES = ("CLAUDE.md", "CLAUDE.local.md", "AGENTS.md", ".claude")
 """Instruction files of coding agents: never placed in a workspace, whoever wrote them."""
 
@@ -73,7 +75,7 @@ class FileEntry:
     """One entry of a workspace listing."""
 
     path: str
-    kind: Literal["file", "dir", "symlink", "other"]
+    kind: FileKind
     size: int
 
 
@@ -101,7 +103,7 @@ class IsolationInfo:
     backend: str
     level: IsolationLevel
     network: bool
-    details: dict[str, str] = field(default_factory=dict)
+    details: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,18 @@ class Sandbox(abc.ABC):
     """The isolation this sandbox really got (set by the constructor)."""
     limits: SandboxLimits
     """The resource limits applied to everything the agent runs."""
+
+    @abc.abstractmethod
+    def __init__(
+        self,
+        seed_dir: Path,
+        *,
+        runtime_packages: Sequence[str] = (),
+        limits: SandboxLimits | None = None,
+        options: SandboxOptions | None = None,
+        **option_values: Any,
+    ) -> None:
+        """Start the sandbox with the files of ``seed_dir`` (the constructor contract above)."""
 
     # ------------------------------------------------------------------ backend lifecycle
     @classmethod

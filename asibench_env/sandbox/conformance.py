@@ -95,7 +95,7 @@ class SandboxConformance(abc.ABC):
         assert info.backend == self.backend and not info.network
         assert info.level == self.isolation_level
 
-    def test_shell_state_persists(self, sandbox):
+    def test_shell_state_persists(self, sandbox: Sandbox) -> None:
         assert sandbox.exec("export GREETING=hello; mkdir -p work && cd work").exit_code == 0
         result = sandbox.exec("pwd; echo $GREETING")
         assert result.output.split() == [f"{self.workspace_path}/work", "hello"]
@@ -103,24 +103,26 @@ class SandboxConformance(abc.ABC):
         assert ended.restarted and "new shell" in ended.output
         assert sandbox.exec("pwd").output.strip() == self.workspace_path
 
-    def test_exit_codes_and_stdin(self, sandbox):
+    def test_exit_codes_and_stdin(self, sandbox: Sandbox) -> None:
         assert sandbox.exec("false").exit_code == 1
         result = sandbox.exec("cat", timeout=5)  # stdin is /dev/null: no hang
         assert result.exit_code == 0 and not result.timed_out
 
-    def test_agent_memory_files_are_removed(self, sandbox):
+    def test_agent_memory_files_are_removed(self, sandbox: Sandbox) -> None:
         listing = sandbox.exec("ls -a").output
         assert "CLAUDE.md" not in listing and "prompt.md" in listing
         assert sandbox.read_file("data/x.npy") == b"placeholder"
 
-    def test_environment_is_scrubbed(self, sandbox_factory, seed_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    def test_environment_is_scrubbed(
+        self, sandbox_factory: SandboxFactory, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
         box = sandbox_factory(seed_dir)
         env = box.exec("env").output
         assert "sk-very-secret" not in env and "OPENAI_API_KEY" not in env
         assert f"HOME={self.workspace_path}" in env
 
-    def test_python_tool_persists_and_echoes(self, sandbox):
+    def test_python_tool_persists_and_echoes(self, sandbox: Sandbox) -> None:
         sandbox.run_python("import numpy as np\nvalues = np.arange(4)")
         result = sandbox.run_python("values.sum()")
         assert result.exit_code == 0 and "6" in result.output
@@ -129,7 +131,7 @@ class SandboxConformance(abc.ABC):
         printed = sandbox.run_python("import subprocess; subprocess.run(['echo', 'from a child'])")
         assert "from a child" in printed.output
 
-    def test_python_crash_restarts_with_notice(self, sandbox):
+    def test_python_crash_restarts_with_notice(self, sandbox: Sandbox) -> None:
         sandbox.run_python("kept = 1")
         crash = sandbox.run_python("import os; os._exit(1)")
         assert crash.exit_code != 0 and "crashed" in crash.output
@@ -137,13 +139,13 @@ class SandboxConformance(abc.ABC):
         assert again.restarted and "fresh" in again.output and "alive" in again.output
         assert "NameError" in sandbox.run_python("kept").output
 
-    def test_python_timeout(self, sandbox):
+    def test_python_timeout(self, sandbox: Sandbox) -> None:
         started = time.monotonic()
         result = sandbox.run_python("import time; time.sleep(100)", timeout=1)
         assert result.timed_out and time.monotonic() - started < 10
         assert "alive" in sandbox.run_python("print('alive')").output
 
-    def test_timeout_kills_orphans_and_term_ignorers(self, sandbox):
+    def test_timeout_kills_orphans_and_term_ignorers(self, sandbox: Sandbox) -> None:
         script = "(trap '' TERM; setsid sh -c 'trap \"\" TERM; sleep 1000' & sleep 1000) & sleep 1000"
         started = time.monotonic()
         result = sandbox.exec(script, timeout=1)
@@ -152,7 +154,7 @@ class SandboxConformance(abc.ABC):
         remaining = sandbox.exec("ps -eo comm= | grep -c sleep || true").output.strip()
         assert remaining == "0"
 
-    def test_big_output_is_capped_with_a_marker(self, sandbox):
+    def test_big_output_is_capped_with_a_marker(self, sandbox: Sandbox) -> None:
         started = time.monotonic()
         result = sandbox.exec("head -c 100000000 /dev/zero | tr '\\0' 'x'; echo; echo END", timeout=120)
         assert time.monotonic() - started < 60
@@ -163,11 +165,11 @@ class SandboxConformance(abc.ABC):
         flood = sandbox.run_python("print('y' * 50_000_000)")
         assert flood.truncated_bytes > 49_000_000 and len(flood.output) < 10_000
 
-    def test_binary_output_is_decoded_safely(self, sandbox):
+    def test_binary_output_is_decoded_safely(self, sandbox: Sandbox) -> None:
         result = sandbox.exec("head -c 2000 /dev/urandom")
         assert isinstance(result.output, str) and result.exit_code == 0
 
-    def test_fork_bomb_is_contained(self, sandbox):
+    def test_fork_bomb_is_contained(self, sandbox: Sandbox) -> None:
         # Started in the background, so that the shell itself never waits on a fork the limit refuses.
         result = sandbox.exec("bash -c ':(){ :|:& };:' >/dev/null 2>&1 &", timeout=20)
         assert not result.timed_out
@@ -178,14 +180,14 @@ class SandboxConformance(abc.ABC):
         assert sandbox.processes() == []
         assert sandbox.exec("echo fine").output.strip().endswith("fine")  # after any late output of the bomb
 
-    def test_paths_outside_the_workspace(self, sandbox):
+    def test_paths_outside_the_workspace(self, sandbox: Sandbox) -> None:
         for path in ("../../etc/passwd", "/etc/passwd", "data/../../x", "~/x"):
             with pytest.raises(SandboxPathError):
                 sandbox.read_file(path)
             with pytest.raises(SandboxPathError):
                 sandbox.write_file(path, "x")
 
-    def test_file_operations(self, sandbox):
+    def test_file_operations(self, sandbox: Sandbox) -> None:
         assert sandbox.write_file("out/deep/a.txt", "hello") == 5
         assert sandbox.read_file("out/deep/a.txt") == b"hello"
         assert sandbox.write_file("blob.bin", b"\x00\x01") == 2
@@ -202,7 +204,9 @@ class SandboxConformance(abc.ABC):
         with pytest.raises(IsADirectoryError):
             sandbox.read_file("out")
 
-    def test_collect_refuses_links_fifos_and_oversize(self, sandbox_factory, seed_dir: Path, tmp_path: Path):
+    def test_collect_refuses_links_fifos_and_oversize(
+        self, sandbox_factory: SandboxFactory, seed_dir: Path, tmp_path: Path
+    ) -> None:
         box = sandbox_factory(seed_dir, collect_max_file_bytes=1_000_000, file_size_bytes=16 * 1024**3)
         box.exec("mkdir -p results && echo ok > results/good.csv && ln -s /etc/passwd secret.txt")
         box.exec("echo a > orig.txt && ln orig.txt hard.txt && mkfifo pipe.npy")
@@ -260,7 +264,7 @@ class SandboxConformance(abc.ABC):
         assert state[-2:] == [f"{self.workspace_path}/data", "yes"], state
         assert "NameError" in sandbox.run_python("x").output  # the interpreter was stopped too
 
-    def test_closed_sandbox_refuses_calls(self, sandbox_factory, seed_dir: Path) -> None:
+    def test_closed_sandbox_refuses_calls(self, sandbox_factory: SandboxFactory, seed_dir: Path) -> None:
         box = sandbox_factory(seed_dir)
         box.close()
         box.close()
@@ -282,8 +286,8 @@ class SandboxConformance(abc.ABC):
         assert issubclass(SandboxPathError, ValueError) and not issubclass(SandboxPathError, InfraError)
 
     def test_hostile_agent_cannot_reach_ground_truth_or_network(
-        self, sandbox_factory, tmp_path: Path, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
-    ):
+        self, sandbox_factory: SandboxFactory, tmp_path: Path, seed_dir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         monkeypatch.setenv("ASIBENCH_ENV_RUNTIMES", str(runtimes_dir()))
         cache = tmp_path / "cache"
         secret = cache / "instances" / "demo.task" / "abc" / "demo.task__seed0" / "reference" / "secret_ref.npy"
@@ -337,13 +341,13 @@ class SandboxConformance(abc.ABC):
             listener.close()
         assert not Path("/usr/evil").exists() and not Path("/etc/evil").exists()
 
-    def test_own_tmp_per_sandbox(self, sandbox_factory, seed_dir: Path):
+    def test_own_tmp_per_sandbox(self, sandbox_factory: SandboxFactory, seed_dir: Path) -> None:
         first, second = sandbox_factory(seed_dir), sandbox_factory(seed_dir)
         first.exec("echo mine > /tmp/note")
         assert second.exec("cat /tmp/note").exit_code != 0
         assert not Path("/tmp/note").exists() or Path("/tmp/note").read_text() != "mine\n"
 
-    def test_a_process_named_like_the_interpreter_is_still_killed(self, sandbox):
+    def test_a_process_named_like_the_interpreter_is_still_killed(self, sandbox: Sandbox) -> None:
         sandbox.run_python("x = 1")  # the real interpreter is running
         result = sandbox.exec("(exec -a kernel.py sleep 1000) & sleep 1000", timeout=1)
         assert result.timed_out
@@ -351,7 +355,7 @@ class SandboxConformance(abc.ABC):
         assert "COUNT=0" in count
         assert sandbox.run_python("print(x)").output.strip() == "1"  # the interpreter itself was spared
 
-    def test_a_cell_that_writes_into_the_reply_channel_cannot_hang_the_host(self, sandbox):
+    def test_a_cell_that_writes_into_the_reply_channel_cannot_hang_the_host(self, sandbox: Sandbox) -> None:
         started = time.monotonic()
         code = (
             "import __main__, time\n"
@@ -366,7 +370,7 @@ class SandboxConformance(abc.ABC):
         assert forged.exit_code != 0
         assert sandbox.run_python("print('fresh')").output.strip().endswith("fresh")
 
-    def test_the_interpreter_never_sees_the_host_root(self, sandbox):
+    def test_the_interpreter_never_sees_the_host_root(self, sandbox: Sandbox) -> None:
         out = sandbox.run_python(
             "import os\nos.chdir('..'); os.chdir('..'); os.chdir('..')\nprint(sorted(os.listdir('.')))"
         )
@@ -374,7 +378,7 @@ class SandboxConformance(abc.ABC):
         cwd = sandbox.run_python("import os\nprint(os.readlink('/proc/self/cwd'))").output.strip()
         assert cwd == "/"
 
-    def test_killing_everything_from_inside_does_not_break_the_sandbox(self, sandbox):
+    def test_killing_everything_from_inside_does_not_break_the_sandbox(self, sandbox: Sandbox) -> None:
         sandbox.run_python("x = 1")
         sandbox.exec("kill -9 -1; sleep 5", timeout=20)
         assert sandbox.exec("echo back").output.strip().endswith("back")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from asibench_env.sandbox.base import CollectedFile, CollectReport, FileEntry, SandboxPathError
+from asibench_env.sandbox.base import CollectedFile, CollectReport, FileEntry, FileKind, SandboxPathError
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -135,7 +135,7 @@ def list_entries(root: Path, path: str, max_entries: int) -> list[FileEntry]:
                 for name in names:
                     rel = f"{prefix}/{name}" if prefix else name
                     info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-                    kind = (
+                    kind: FileKind = (
                         "dir"
                         if stat.S_ISDIR(info.st_mode)
                         else "file"

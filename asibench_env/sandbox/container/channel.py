@@ -50,7 +50,7 @@ class SupervisorChannel:
     # ------------------------------------------------------------------ sending
     def send(self, header: dict[str, Any], payload: bytes | Iterable[bytes] = b"") -> None:
         body = json.dumps(header).encode()
-        pieces = [struct.pack(">I", len(body)), body]
+        pieces: list[bytes | memoryview] = [struct.pack(">I", len(body)), body]
         chunks = [payload] if isinstance(payload, bytes | bytearray | memoryview) else payload
         for chunk in chunks:
             view = memoryview(chunk)

@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from asibench_env.paths import cache_root
@@ -34,7 +34,7 @@ def platform_tags(machine: str | None = None, max_glibc_minor: int = 36) -> list
     return tags
 
 
-def download(reqs: Sequence[str], python_version: str, *, progress=print) -> Path:
+def download(reqs: Sequence[str], python_version: str, *, progress: Callable[[str], object] = print) -> Path:
     """A folder of wheels for ``reqs`` on CPython ``python_version`` (cached; downloaded when missing)."""
     key = hashlib.sha256(json.dumps({"reqs": list(reqs), "python": python_version}).encode()).hexdigest()[:16]
     folder = cache_root() / "docker" / "wheels" / key
