@@ -13,9 +13,9 @@ import argparse
 import time
 
 from asibench_env.paths import BUILTIN_TASKS_DIR
+from asibench_env.runs.validation import ValidationOptions, validate_task
 from asibench_env.tasks.loading import load_task
 from asibench_env.tasks.registry import task_dirs_under
-from asibench_env.runs.validation import ValidationOptions, validate_task
 
 
 def main() -> None:

@@ -12,9 +12,9 @@ import pytest
 from asibench_env.agents import OracleAgent
 from asibench_env.paths import BUILTIN_TASKS_DIR
 from asibench_env.runs.runner import EpisodeSpec, run_episode
+from asibench_env.runs.validation import ValidationOptions, validate_task
 from asibench_env.tasks.models import LEVELS
 from asibench_env.tasks.registry import builtin_registry, task_dirs_under
-from asibench_env.runs.validation import ValidationOptions, validate_task
 
 BUILTIN_DIRS = list(task_dirs_under(BUILTIN_TASKS_DIR))
 BUILTIN = builtin_registry().ids()
