@@ -22,11 +22,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from asibench_env._version import __version__
 from asibench_env.agents.base import Agent
-from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.envs.episode import EpisodeResult
+from asibench_env.envs.task_env import AsiBenchEnv
+from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
 from asibench_env.runs.results import write_result
-from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
 from asibench_env.runs.runner import EpisodeSpec, run_episode
 from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import TrajectoryLogger, load

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from asibench_env._version import __version__
-from asibench_env.paths import PACKAGE_DIR
 from asibench_env.atomic import write_json_atomic
+from asibench_env.paths import PACKAGE_DIR
 
 DEPENDENCIES = ("asibench", "gymnasium", "numpy", "pyarrow", "pydantic", "pyyaml", "docker", "openai", "anthropic")
 

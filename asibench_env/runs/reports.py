@@ -9,8 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -18,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
 from asibench_env.atomic import write_text_atomic
-from asibench_env.trajectories import load
 from asibench_env.envs.episode import ArtifactRecord, EpisodeResult
 from asibench_env.runs.results import write_result
+from asibench_env.trajectories import load
 
 LEVELS = ("b1", "b2", "b3", "b4")
 

@@ -31,15 +31,15 @@ from typing import Any, get_args
 
 import numpy as np
 
+from asibench_env.agents import NaiveAgent, NullAgent, OracleAgent
+from asibench_env.envs.task_env import AsiBenchEnv
+from asibench_env.rewards import score_outputs
+from asibench_env.runs.runner import EpisodeSpec, run_episode
 from asibench_env.tasks.figures import NotAFigureError, describe_figure
 from asibench_env.tasks.instances import InstanceCache, InstanceGenerationError, ParamMode, sample_params
 from asibench_env.tasks.loading import Task, TaskFileError, load_task
 from asibench_env.tasks.models import LEVELS, TaskStatus
 from asibench_env.tasks.registry import InstanceRef, TaskRegistry
-from asibench_env.envs.task_env import AsiBenchEnv
-from asibench_env.runs.runner import EpisodeSpec, run_episode
-from asibench_env.agents import NaiveAgent, NullAgent, OracleAgent
-from asibench_env.rewards import score_outputs
 
 ORACLE_MIN = 95.0
 NAIVE_MAX = 10.0
