@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -89,13 +90,13 @@ class AgentSettings(BaseModel):
             )
 
 
-def validation_message(exc: ValidationError) -> tuple[str, str]:
-    """The first error of a validation failure as (field, one-line message)."""
+def validation_message(exc: ValidationError, *, known: Iterable[str] = ()) -> tuple[str, str]:
+    """The first error of a validation failure as (field, one-line message); ``known`` lists the valid fields."""
     first = exc.errors()[0]
     field = ".".join(str(p) for p in first["loc"]) or "(document)"
-    message = first["msg"]
+    message = " ".join(str(first["msg"]).split())
     if first.get("type") == "extra_forbidden":
-        message = "unknown setting"
+        message = f"unknown setting; use one of {', '.join(known)}" if known else "unknown setting"
     return field, message
 
 

@@ -119,8 +119,12 @@ def build_agent(
         raise typer.BadParameter(str(exc), param_hint="--api-key-env") from exc
     except UnknownPriceError as exc:
         raise typer.BadParameter(str(exc), param_hint="--price") from exc
-    except (AgentSpecError, ValueError, TypeError) as exc:
-        raise typer.BadParameter(f"{type(exc).__name__}: {exc}", param_hint="--agent") from exc
+    except AgentSpecError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--agent") from exc
+    except Exception as exc:  # noqa: BLE001 - a plug-in's constructor may raise anything; say so in one line
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())
+        hint = f"agent {settings.agent!r} could not be built: {message}"
+        raise typer.BadParameter(hint, param_hint="--agent") from exc
     return make, probe
 
 

@@ -44,11 +44,14 @@ def load_baseline(path: Path) -> BaselineConfig:
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise BaselineError(f"{path}: cannot be read as YAML ({exc})", field="(file)") from exc
+        reason = " ".join(str(exc).split())
+        raise BaselineError(
+            f"{path}: cannot be read as YAML ({reason}); fix it or give another --config", field="(file)"
+        ) from exc
     try:
         return BaselineConfig.model_validate(data or {})
     except ValidationError as exc:
-        field, message = validation_message(exc)
+        field, message = validation_message(exc, known=BaselineConfig.model_fields)
         raise BaselineError(f"{path}: field '{field}': {message}", field=field) from exc
 
 
@@ -61,5 +64,5 @@ def with_overrides(base: BaselineConfig, overrides: dict[str, Any]) -> BaselineC
     try:
         return BaselineConfig.model_validate({**base.model_dump(exclude_unset=True), **given})
     except ValidationError as exc:
-        field, message = validation_message(exc)
+        field, message = validation_message(exc, known=BaselineConfig.model_fields)
         raise BaselineError(f"{field}: {message}", field=field) from exc
