@@ -9,55 +9,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from asibench_env.agents.model_agent import (
-    SYSTEM_PROMPT,
-    Budgets,
-    ModelAgent,
-    ModelCall,
-    api_key_from,
-    translate_api_error,
-)
-from asibench_env.agents.pricing import PriceTable, Usage
+import anthropic
+
+from asibench_env.agents.model_agent import SYSTEM_PROMPT, ModelAgent, ModelCall, translate_api_error
+from asibench_env.agents.pricing import Usage
 from asibench_env.envs.tools import tool_specs
+
+DEFAULT_MAX_TOKENS = 8192
 
 
 class AnthropicAgent(ModelAgent):
-    """Plays an episode through ``client.messages.create`` with tool use."""
+    """Plays an episode through ``client.messages.create`` with tool use (8192 output tokens unless told)."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str | None = None,
-        api_key_env: str = "ANTHROPIC_API_KEY",
-        temperature: float | None = None,
-        max_tokens: int = 8192,
-        max_retries: int = 4,
-        timeout_s: float = 300.0,
-        prices: PriceTable | None = None,
-        require_price: bool = True,
-        budgets: Budgets | None = None,
-    ):
-        import anthropic
+    agent_name = "anthropic"
+    default_api_key_env = "ANTHROPIC_API_KEY"
+    settings_supported = frozenset({"temperature", "max_tokens"})
 
-        api_key = api_key_from(api_key_env)
-        super().__init__(
-            model,
-            prices=prices,
-            require_price=require_price,
-            budgets=budgets,
-            params={"temperature": temperature, "max_tokens": max_tokens},
-        )
-        self.name = f"anthropic:{model}"
-        self.client = anthropic.Anthropic(
-            api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s
-        )
-        self._errors = anthropic
+    def _connect(
+        self, *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float
+    ) -> anthropic.Anthropic:
         self.messages: list[dict[str, Any]] = []
+        return anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s)
 
-    def config(self) -> dict[str, Any]:
-        """Request parameters for run metadata (never the API key)."""
-        return {"agent": "anthropic", "model": self.model, "base_url": str(self.client.base_url), **self.params}
+    def _request_params(
+        self, *, temperature: float | None, seed: int | None, max_tokens: int | None, reasoning_effort: str | None
+    ) -> dict[str, Any]:
+        return {"temperature": temperature, "max_tokens": max_tokens or DEFAULT_MAX_TOKENS}
 
     def _start(self, prompt: str) -> None:
         self.messages = [{"role": "user", "content": prompt}]
@@ -89,7 +66,7 @@ class AnthropicAgent(ModelAgent):
         return sum(len(str(m["content"])) for m in self.messages)
 
     def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
-        errors = self._errors
+        errors = anthropic
         try:
             # Newer SDKs take sampling settings only through the request body.
             sampling = {k: v for k, v in self.params.items() if k != "max_tokens"}

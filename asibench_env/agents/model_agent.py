@@ -10,11 +10,13 @@ import abc
 import os
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from asibench_env.agents.pricing import PriceTable, Usage, default_prices
+from asibench_env.agents.settings import AgentSettings, AgentSettingsError
 from asibench_env.envs.tools import tool_specs
 from asibench_env.errors import InfraError
+from asibench_env.tasks.registry import TaskRegistry
 
 SYSTEM_PROMPT = (
     "You are a careful research engineer. Solve the task in the workspace with the tools: inspect the data, "
@@ -98,23 +100,68 @@ class Budgets:
 
 
 class ModelAgent(abc.ABC):
-    """The shared turn loop; subclasses speak one provider's API."""
+    """The shared construction and turn loop; a subclass only speaks one provider's API.
+
+    A subclass sets :attr:`agent_name`, :attr:`default_api_key_env` and :attr:`settings_supported`, and
+    implements :meth:`_connect` and :meth:`_request_params` plus the conversation hooks below.
+    """
+
+    agent_name: ClassVar[str]
+    """The registered name, e.g. ``"openai"``; also the prefix of :attr:`name`."""
+    default_api_key_env: ClassVar[str]
+    """The environment variable read for the API key unless ``api_key_env`` names another."""
+    settings_supported: ClassVar[frozenset[str]]
+    """Optional request settings the API has (of seed, reasoning_effort, native_tools, temperature, max_tokens)."""
 
     def __init__(
         self,
         model: str,
         *,
-        prices: PriceTable | None,
-        require_price: bool,
-        budgets: Budgets | None,
-        params: dict[str, Any],
+        base_url: str | None = None,
+        api_key_env: str | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+        max_tokens: int | None = None,
+        reasoning_effort: str | None = None,
+        native_tools: bool = True,
+        max_retries: int = 4,
+        timeout_s: float = 300.0,
+        prices: PriceTable | None = None,
+        require_price: bool = True,
+        budgets: Budgets | None = None,
     ):
+        """Check the settings, read the API key, check the model's price and make the SDK client.
+
+        Raises :class:`~asibench_env.agents.settings.AgentSettingsError` for a setting this API does not
+        have, :class:`MissingAPIKeyError` when the key variable is unset and
+        :class:`~asibench_env.agents.pricing.UnknownPriceError` for a model without a price (unless
+        ``require_price`` is False).
+        """
+        given = {
+            "temperature": temperature,
+            "seed": seed,
+            "max_tokens": max_tokens,
+            "reasoning_effort": reasoning_effort,
+            "native_tools": None if native_tools else False,
+        }
+        for setting, value in given.items():
+            if value is not None and setting not in self.settings_supported:
+                raise AgentSettingsError(
+                    f"the {self.agent_name} agent has no {setting} setting; leave it out", field=setting
+                )
+        api_key = api_key_from(api_key_env or self.default_api_key_env)
         self.model = model
+        self.name = f"{self.agent_name}:{model}"
         self.prices = prices or default_prices()
         if require_price:
             self.prices.price(model)  # an unknown model fails before the run, not after it
         self.budgets = budgets or Budgets()
-        self.params = {k: v for k, v in params.items() if v is not None}
+        self.native_tools = native_tools  # False: the ReAct text protocol, for models without function calling
+        raw = self._request_params(
+            temperature=temperature, seed=seed, max_tokens=max_tokens, reasoning_effort=reasoning_effort
+        )
+        self.params = {k: v for k, v in raw.items() if v is not None}
+        self.client = self._connect(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout_s=timeout_s)
         self._pending: deque[ModelCall] = deque()
         self._answered: list[tuple[str, str]] = []
         self.usage = Usage()
@@ -124,6 +171,58 @@ class ModelAgent(abc.ABC):
         self._awaiting: str | None = None
         self._started = False
         self._context_limit = self.budgets.context_chars
+
+    @classmethod
+    def from_settings(cls, settings: AgentSettings, *, registry: TaskRegistry | None = None) -> Self:
+        """The agent the settings describe (``registry`` is unused: a model needs no task files).
+
+        Raises :class:`~asibench_env.agents.settings.AgentSettingsError` when no model is given or for
+        options or settings this API does not take, and what the constructor raises.
+        """
+        if not settings.model:
+            raise AgentSettingsError(
+                f"the {settings.agent} agent needs --model NAME (model: in a baseline file)", field="model"
+            )
+        settings.refuse_options()
+        return cls(
+            settings.model,
+            base_url=settings.base_url,
+            api_key_env=settings.api_key_env,
+            temperature=settings.temperature,
+            seed=settings.seed,
+            max_tokens=settings.max_tokens,
+            reasoning_effort=settings.reasoning_effort,
+            native_tools=settings.native_tools,
+            prices=settings.price_table(),
+            budgets=Budgets(max_total_tokens=settings.max_total_tokens, max_cost_usd=settings.max_cost_usd),
+        )
+
+    def config(self) -> dict[str, Any]:
+        """Request parameters for run metadata (never the API key)."""
+        extra = {"native_tools": self.native_tools} if "native_tools" in self.settings_supported else {}
+        return {
+            "agent": self.agent_name,
+            "model": self.model,
+            "base_url": str(self.client.base_url),
+            **extra,
+            **self.params,
+        }
+
+    def pop_turn(self) -> dict[str, Any]:
+        """The last model call's metadata (model, tokens, cost, finish reason), cleared once returned."""
+        turn, self.last_turn = self.last_turn, {}
+        return turn
+
+    # --------------------------------------------------------------- provider construction
+    @abc.abstractmethod
+    def _connect(self, *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float) -> Any:
+        """Make the provider SDK's client, and the empty conversation it will carry."""
+
+    @abc.abstractmethod
+    def _request_params(
+        self, *, temperature: float | None, seed: int | None, max_tokens: int | None, reasoning_effort: str | None
+    ) -> dict[str, Any]:
+        """The request's sampling parameters in this API's names (None values are dropped)."""
 
     # --------------------------------------------------------------- provider hooks
     @abc.abstractmethod
@@ -156,7 +255,9 @@ class ModelAgent(abc.ABC):
 
     # --------------------------------------------------------------- agent protocol
     def reset(self, observation: str, info: dict[str, Any]) -> None:
+        """Start a new conversation with the task prompt; usage, cost and budgets start from zero."""
         self._pending.clear()
+        self.last_turn = {}
         self._answered = []
         self._awaiting = None
         self.usage = Usage()
@@ -167,6 +268,10 @@ class ModelAgent(abc.ABC):
         self._start(observation)
 
     def act(self, observation: str, info: dict[str, Any]) -> Any:
+        """The next tool call: a pending one of the last model turn, or one from a new model call.
+
+        Raises :class:`~asibench_env.errors.InfraError` when the model API stays unavailable.
+        """
         if self._awaiting is not None:
             self._answered.append((self._awaiting, observation))
             self._awaiting = None
@@ -199,6 +304,7 @@ class ModelAgent(abc.ABC):
         return {"name": call.name, "arguments": call.arguments}
 
     def end(self, reward: float, info: dict[str, Any]) -> None:
+        """Forget the unanswered calls of the episode."""
         self._pending.clear()
         self._started = False
 

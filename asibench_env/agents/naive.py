@@ -7,9 +7,10 @@ file-presence credit only (the task validator requires <= 10).
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Self, cast, get_args
 
 from asibench_env.agents.oracle import OracleAgent
+from asibench_env.agents.settings import AgentSettings
 from asibench_env.tasks.registry import TaskRegistry
 
 NaiveMode = Literal["zeros", "mean"]
@@ -77,7 +78,18 @@ class NaiveAgent(OracleAgent):
         self.mode = mode
         self.name = f"naive-{mode}"
 
+    @classmethod
+    def from_settings(cls, settings: AgentSettings, *, registry: TaskRegistry | None = None) -> Self:
+        """The naive agent with the ``mode`` option (zeros or mean; default zeros).
+
+        Raises :class:`~asibench_env.agents.settings.AgentSettingsError` for another mode or option.
+        """
+        settings.refuse_options("mode")
+        mode = settings.option("mode", "zeros", get_args(NaiveMode))
+        return cls(mode=cast(NaiveMode, mode), registry=registry)
+
     def reset(self, observation: str, info: dict[str, Any]) -> None:
+        """The oracle's plan, with a cell that overwrites the numeric outputs before the submit."""
         super().reset(observation, info)
         outputs = [o["name"] for o in info["expected_outputs"]]
         code = f"MODE = {self.mode!r}\nOUTPUTS = {json.dumps(outputs)}\n{_FILL_OUTPUTS}"

@@ -8,68 +8,41 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai
+
 from asibench_env.agents.model_agent import (
     SYSTEM_PROMPT,
-    Budgets,
     ModelAgent,
     ModelCall,
-    api_key_from,
     text_protocol_prompt,
     translate_api_error,
 )
-from asibench_env.agents.pricing import PriceTable, Usage
+from asibench_env.agents.pricing import Usage
 from asibench_env.envs.tools import tool_specs
 
 
 class OpenAIChatAgent(ModelAgent):
-    """Plays an episode through ``client.chat.completions.create`` with native function calls."""
+    """Plays an episode through ``client.chat.completions.create`` with native function calls.
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        temperature: float | None = None,
-        seed: int | None = None,
-        max_tokens: int | None = None,
-        reasoning_effort: str | None = None,
-        max_retries: int = 4,
-        timeout_s: float = 300.0,
-        prices: PriceTable | None = None,
-        require_price: bool = True,
-        budgets: Budgets | None = None,
-        native_tools: bool = True,
-    ):
-        import openai
+    With ``native_tools=False`` it uses the ReAct text protocol instead, for models without function calling.
+    """
 
-        api_key = api_key_from(api_key_env)
-        super().__init__(
-            model,
-            prices=prices,
-            require_price=require_price,
-            budgets=budgets,
-            params={
-                "temperature": temperature,
-                "seed": seed,
-                "max_tokens": max_tokens,
-                "reasoning_effort": reasoning_effort,
-            },
-        )
-        self.name = f"openai:{model}"
-        self.native_tools = native_tools  # False: the ReAct text protocol, for models without function calling
-        self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s)
-        self._errors = openai
+    agent_name = "openai"
+    default_api_key_env = "OPENAI_API_KEY"
+    settings_supported = frozenset({"temperature", "seed", "max_tokens", "reasoning_effort", "native_tools"})
+
+    def _connect(self, *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float) -> openai.OpenAI:
         self.messages: list[dict[str, Any]] = []
+        return openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s)
 
-    def config(self) -> dict[str, Any]:
-        """Request parameters for run metadata (never the API key)."""
+    def _request_params(
+        self, *, temperature: float | None, seed: int | None, max_tokens: int | None, reasoning_effort: str | None
+    ) -> dict[str, Any]:
         return {
-            "agent": "openai",
-            "model": self.model,
-            "base_url": str(self.client.base_url),
-            "native_tools": self.native_tools,
-            **self.params,
+            "temperature": temperature,
+            "seed": seed,
+            "max_tokens": max_tokens,
+            "reasoning_effort": reasoning_effort,
         }
 
     def _start(self, prompt: str) -> None:
@@ -92,7 +65,7 @@ class OpenAIChatAgent(ModelAgent):
         return sum(len(str(m.get("content") or "")) + len(str(m.get("tool_calls") or "")) for m in self.messages)
 
     def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
-        errors = self._errors
+        errors = openai
         try:
             tools = {"tools": tool_specs("openai")} if self.native_tools else {}
             response = self.client.chat.completions.create(

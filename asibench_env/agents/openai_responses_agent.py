@@ -4,58 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from asibench_env.agents.model_agent import (
-    SYSTEM_PROMPT,
-    Budgets,
-    ModelAgent,
-    ModelCall,
-    api_key_from,
-    translate_api_error,
-)
-from asibench_env.agents.pricing import PriceTable, Usage
+import openai
+
+from asibench_env.agents.model_agent import SYSTEM_PROMPT, ModelAgent, ModelCall, translate_api_error
+from asibench_env.agents.pricing import Usage
 from asibench_env.envs.tools import tool_specs
 
 
 class OpenAIResponsesAgent(ModelAgent):
     """Plays an episode with function calls on the Responses API; the conversation is kept client-side."""
 
-    def __init__(
-        self,
-        model: str,
-        *,
-        base_url: str | None = None,
-        api_key_env: str = "OPENAI_API_KEY",
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        reasoning_effort: str | None = None,
-        max_retries: int = 4,
-        timeout_s: float = 300.0,
-        prices: PriceTable | None = None,
-        require_price: bool = True,
-        budgets: Budgets | None = None,
-    ):
-        import openai
+    agent_name = "openai-responses"
+    default_api_key_env = "OPENAI_API_KEY"
+    settings_supported = frozenset({"temperature", "max_tokens", "reasoning_effort"})
 
-        api_key = api_key_from(api_key_env)
-        super().__init__(
-            model,
-            prices=prices,
-            require_price=require_price,
-            budgets=budgets,
-            params={
-                "temperature": temperature,
-                "max_output_tokens": max_tokens,
-                "reasoning": {"effort": reasoning_effort} if reasoning_effort else None,
-            },
-        )
-        self.name = f"openai-responses:{model}"
-        self.client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s)
-        self._errors = openai
+    def _connect(self, *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float) -> openai.OpenAI:
         self.items: list[dict[str, Any]] = []
+        return openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout=timeout_s)
 
-    def config(self) -> dict[str, Any]:
-        """Request parameters for run metadata (never the API key)."""
-        return {"agent": "openai-responses", "model": self.model, "base_url": str(self.client.base_url), **self.params}
+    def _request_params(
+        self, *, temperature: float | None, seed: int | None, max_tokens: int | None, reasoning_effort: str | None
+    ) -> dict[str, Any]:
+        return {
+            "temperature": temperature,
+            "max_output_tokens": max_tokens,
+            "reasoning": {"effort": reasoning_effort} if reasoning_effort else None,
+        }
 
     def _start(self, prompt: str) -> None:
         self.items = [{"role": "user", "content": prompt}]
@@ -78,7 +52,7 @@ class OpenAIResponsesAgent(ModelAgent):
         return sum(len(str(item)) for item in self.items)
 
     def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
-        errors = self._errors
+        errors = openai
         try:
             response = self.client.responses.create(
                 model=self.model,

@@ -8,8 +8,9 @@ and submits. It uses the same tool path as any model, so it also tests the sandb
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import Any, Self
 
+from asibench_env.agents.settings import AgentSettings
 from asibench_env.tasks.registry import TaskRegistry, builtin_registry
 
 SOLVER_PATH = ".oracle/solve.py"
@@ -24,6 +25,15 @@ class OracleAgent:
         self.registry = registry or builtin_registry()
         self.solve_timeout_s = solve_timeout_s
         self._plan: deque[dict[str, Any]] = deque()
+
+    @classmethod
+    def from_settings(cls, settings: AgentSettings, *, registry: TaskRegistry | None = None) -> Self:
+        """The oracle for the tasks of ``registry``; model settings are ignored.
+
+        Raises :class:`~asibench_env.agents.settings.AgentSettingsError` for any agent option.
+        """
+        settings.refuse_options()
+        return cls(registry=registry)
 
     def solve_actions(self, task_id: str) -> list[dict[str, Any]]:
         """The actions that write and run the task's reference solver, without the final submit.
@@ -43,12 +53,15 @@ class OracleAgent:
         ]
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:
+        """Plan the solver's actions for the episode's task, then a submit."""
         self._plan = deque([*self.solve_actions(info["task_id"]), {"tool": "submit", "arguments": {}}])
 
     def act(self, observation: str, info: dict[str, Any]) -> dict[str, Any]:
+        """The next planned action (submit once the plan is used up)."""
         if not self._plan:
             return {"tool": "submit", "arguments": {}}
         return self._plan.popleft()
 
     def end(self, reward: float, info: dict[str, Any]) -> None:
+        """Drop what is left of the plan."""
         self._plan.clear()

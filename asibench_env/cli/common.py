@@ -20,8 +20,8 @@ InstancesDirOpt = Annotated[
 
 
 def open_registry(tasks_dir: list[Path] | None, instances_dir: list[Path] | None) -> TaskRegistry:
-    """The built-in tasks plus the given folders; a missing folder is a usage error naming it."""
+    """The built-in tasks plus those of the given folders. Raises :class:`typer.BadParameter` for a missing folder."""
     try:
         return TaskRegistry(tasks_dir or [], instances_dir or [])
     except FileNotFoundError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise typer.BadParameter(str(exc), param_hint="--tasks-dir / --instances-dir") from exc

@@ -3,45 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from asibench_env.agents import AGENT_NAMES, make_agent
-from asibench_env.agents.model_agent import Budgets, MissingAPIKeyError
-from asibench_env.agents.pricing import UnknownPriceError, default_prices, parse_price
+from asibench_env.agents.base import Describable
+from asibench_env.agents.registry import plugin_agents, registered_agents
 from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
-from asibench_env.cli.tables import score_table
-from asibench_env.runs.baselines import BaselineConfig, load_baseline
+from asibench_env.cli.run_setup import build_agent, plan, print_outcome, sandbox_options, settings_from
 from asibench_env.runs.batch import RunDirError, run_batch
-from asibench_env.runs.runner import parse_seeds, plan_episodes
-from asibench_env.tasks.models import parse_levels
-from asibench_env.tasks.registry import UnknownTaskError
 
 console = Console()
 
 
-def _levels(text: str) -> list[str]:
-    try:
-        return parse_levels(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--levels") from exc
-
-
-def _opt(help_text: str, *names: str, **kw):
+def _opt(help_text: str, *names: str, **kw: Any) -> Any:
     return typer.Option(*names, help=help_text, show_default=False, **kw)
+
+
+def _agent_help() -> str:
+    plugins = ", ".join(sorted(plugin_agents())) or "none installed"
+    return (
+        f"Agent: {', '.join(registered_agents())}; a class as package.module:ClassName; or an installed "
+        f"plug-in's name (entry-point group asibench_env.agents: {plugins}). (default oracle)"
+    )
 
 
 def run(
     config: Annotated[
         Path | None, _opt("A baseline file (baselines/NAME.yaml); options given here override it.")
     ] = None,
-    agent: Annotated[
-        str | None, _opt("Agent: oracle, null, openai, openai-responses or anthropic. (default oracle)")
+    agent: Annotated[str | None, _opt(_agent_help())] = None,
+    agent_option: Annotated[
+        list[str] | None, _opt("An agent-specific setting KEY=VALUE (repeatable), e.g. mode=mean for naive.")
     ] = None,
     model: Annotated[str | None, _opt("Model name, for the openai and anthropic agents.")] = None,
     base_url: Annotated[str | None, _opt("OpenAI-compatible server URL (vLLM, SGLang, Ollama, ...).")] = None,
+    api_key_env: Annotated[
+        str | None, _opt("Environment variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY).")
+    ] = None,
     price: Annotated[
         list[str] | None, _opt("A model's price: MODEL=INPUT,OUTPUT[,CACHED] in $ per million tokens.")
     ] = None,
@@ -83,122 +83,56 @@ def run(
 
     Writes DIR/run_metadata.json, DIR/results/, DIR/batch_records/ and DIR/trajectories/ (Parquet).
     """
-    try:
-        base = load_baseline(config) if config else BaselineConfig(name="cli", agent="oracle", seeds="0-1")
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--config") from exc
-    given = {
-        "agent": agent,
-        "model": model,
-        "base_url": base_url,
-        "temperature": temperature,
-        "seed": model_seed,
-        "max_tokens": max_tokens,
-        "reasoning_effort": reasoning_effort,
-        "max_total_tokens": max_total_tokens,
-        "max_cost_usd": max_cost,
-        "tasks": tasks,
-        "levels": levels,
-        "seeds": seeds,
-        "max_steps": max_steps,
-        "max_wall_time_s": max_wall_time,
-        "concurrency": concurrency,
-    }
-    settings = base.model_copy(update={k: v for k, v in given.items() if v is not None})
-    if settings.agent not in AGENT_NAMES:
-        raise typer.BadParameter(f"choose one of: {', '.join(AGENT_NAMES)}", param_hint="--agent")
-
+    settings = settings_from(
+        config,
+        agent=agent,
+        options=agent_option,
+        model=model,
+        base_url=base_url,
+        api_key_env=api_key_env,
+        prices=price,
+        temperature=temperature,
+        seed=model_seed,
+        max_tokens=max_tokens,
+        reasoning_effort=reasoning_effort,
+        max_total_tokens=max_total_tokens,
+        max_cost_usd=max_cost,
+        tasks=tasks,
+        levels=levels,
+        seeds=seeds,
+        max_steps=max_steps,
+        max_wall_time_s=max_wall_time,
+        concurrency=concurrency,
+    )
     registry = open_registry(tasks_dir, instances_dir)
-    try:
-        selected = registry.select(settings.tasks)
-    except UnknownTaskError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--tasks") from exc
-    if not selected:
-        raise typer.BadParameter("no tasks selected", param_hint="--tasks")
-    try:
-        seed_list = parse_seeds(settings.seeds)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--seeds") from exc
-    if param_mode not in ("default", "random"):
-        raise typer.BadParameter("use 'default' or 'random'", param_hint="--param-mode")
-    specs = plan_episodes([t.id for t in selected], _levels(settings.levels), seed_list)
-
-    agent_kwargs: dict = {}
-    if settings.agent == "oracle":
-        agent_kwargs = {"registry": registry}
-    elif settings.agent in ("openai", "openai-responses", "anthropic"):
-        if not settings.model:
-            raise typer.BadParameter(f"the {settings.agent} agent needs --model", param_hint="--model")
-        prices = default_prices()
-        for text in price or []:
-            try:
-                prices = prices.with_override(*parse_price(text))
-            except ValueError as exc:
-                raise typer.BadParameter(str(exc), param_hint="--price") from exc
-        agent_kwargs = {
-            "model": settings.model,
-            "base_url": settings.base_url,
-            "temperature": settings.temperature,
-            "max_tokens": settings.max_tokens,
-            "prices": prices,
-            "budgets": Budgets(max_total_tokens=settings.max_total_tokens, max_cost_usd=settings.max_cost_usd),
-        }
-        if settings.agent == "openai":
-            agent_kwargs.update(seed=settings.seed, reasoning_effort=settings.reasoning_effort)
-        elif settings.agent == "openai-responses":
-            agent_kwargs.update(reasoning_effort=settings.reasoning_effort)
-        else:
-            agent_kwargs = {k: v for k, v in agent_kwargs.items() if v is not None}
-    try:
-        probe = make_agent(settings.agent, **agent_kwargs)
-    except (MissingAPIKeyError, UnknownPriceError, ValueError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--agent") from exc
-    agent_config = {"name": settings.agent, **(probe.config() if hasattr(probe, "config") else {})}
-    console.print(f"Running [bold]{settings.agent}[/] on {len(selected)} task(s), {len(specs)} episode(s) -> {out}")
+    specs = plan(settings, registry, param_mode)
+    env_kwargs = {
+        "sandbox": sandbox,
+        "sandbox_options": sandbox_options(sandbox, image, warm_pool),
+        "max_steps": settings.max_steps,
+        "max_wall_time_s": settings.max_wall_time_s,
+        "param_mode": param_mode,
+    }
+    make_agent, probe = build_agent(settings, registry)
+    agent_config = {"name": settings.agent, **(probe.config() if isinstance(probe, Describable) else {})}
+    task_count = len({s.task_id for s in specs})
+    console.print(f"Running [bold]{settings.agent}[/] on {task_count} task(s), {len(specs)} episode(s) -> {out}")
     try:
         outcome = run_batch(
             specs,
-            lambda: make_agent(settings.agent, **agent_kwargs),
+            make_agent,
             out,
             registry=registry,
             concurrency=settings.concurrency,
             resume=resume,
             max_retries=max_retries,
             allow_mixed=allow_mixed,
-            env_kwargs={
-                "sandbox": sandbox,
-                "sandbox_options": _sandbox_options(sandbox, image, warm_pool),
-                "max_steps": settings.max_steps,
-                "max_wall_time_s": settings.max_wall_time_s,
-                "param_mode": param_mode,
-            },
+            env_kwargs=env_kwargs,
             show_progress=not quiet,
             agent_config=agent_config,
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
-    results = outcome.results
-    if outcome.skipped:
-        console.print(f"Skipped {outcome.skipped} episode(s) already finished in {out}")
-    console.print(score_table(results, width=console.width))
-    infra = sum(r.status == "infra_error" for r in results)
-    if infra:
-        console.print(f"[yellow]{infra} episode(s) ended in infra_error (excluded from means); see {out}/results[/]")
-    costs = [r.cost_usd for r in results if r.cost_usd is not None]
-    if costs:
-        console.print(f"Cost: ${sum(costs):.4f} in all, ${sum(costs) / len(costs):.4f} per episode")
-    console.print(f"Results: {out / 'results'}; reports: {out / 'batch_records'}; trajectories: {out / 'trajectories'}")
+    print_outcome(console, outcome, out, planned=len(specs))
     if outcome.interrupted:
-        console.print("[yellow]Interrupted: finished episodes are saved; continue with --resume[/]")
         raise typer.Exit(130)
-
-
-def _sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[str, object]:
-    if sandbox != "docker":
-        if image or warm_pool:
-            raise typer.BadParameter("--image and --warm-pool apply to --sandbox docker", param_hint="--sandbox")
-        return {}
-    options: dict[str, object] = {"warm_pool": warm_pool}
-    if image:
-        options["image"] = image
-    return options

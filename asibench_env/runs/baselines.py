@@ -1,46 +1,68 @@
-"""Baseline run configurations (``baselines/*.yaml``): agent, model, request settings, budgets, levels, seeds."""
+"""Baseline run configurations (``baselines/*.yaml``): the agent's settings plus what the run covers."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+
+from asibench_env.agents.settings import AgentSettings, validation_message
 
 
-class BaselineConfig(BaseModel):
-    """One official baseline: everything needed to reproduce its run."""
+class BaselineConfig(AgentSettings):
+    """One baseline: the agent's settings (:class:`AgentSettings`, flat in the file) and the run's own.
 
-    model_config = ConfigDict(extra="forbid")
+    ``agent`` is any name :func:`~asibench_env.agents.registry.resolve_agent` accepts; it is checked
+    when the run starts, so a plug-in need not be installed to read the file.
+    """
 
-    name: str
-    agent: Literal["oracle", "null", "openai", "openai-responses", "anthropic"]
-    model: str | None = None
-    base_url: str | None = None
-    temperature: float | None = None
-    seed: int | None = Field(default=None, description="The model's sampling seed, where the API has one.")
-    max_tokens: int | None = None
-    reasoning_effort: str | None = None
-    max_steps: int = 100
-    max_wall_time_s: float = 3600.0
-    max_total_tokens: int | None = None
-    max_cost_usd: float | None = None
+    name: str = Field(min_length=1)
     tasks: str = "all"
     levels: str = "B1,B2,B3,B4"
     seeds: str = "0-4"
-    concurrency: int = 1
+    max_steps: int = Field(default=100, gt=0)
+    max_wall_time_s: float = Field(default=3600.0, gt=0)
+    concurrency: int = Field(default=1, ge=1)
+
+
+class BaselineError(ValueError):
+    """A baseline file or an override of it is invalid; ``field`` names the setting."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
 
 
 def load_baseline(path: Path) -> BaselineConfig:
-    """Read and validate a baseline file; errors name the file and the field."""
+    """Read and validate a baseline file.
+
+    Raises :class:`BaselineError` naming the file and the field (``field`` is ``"(file)"`` when the
+    file cannot be read as YAML).
+    """
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot be read as YAML ({exc})") from exc
+        reason = " ".join(str(exc).split())
+        raise BaselineError(
+            f"{path}: cannot be read as YAML ({reason}); fix it or give another --config", field="(file)"
+        ) from exc
     try:
         return BaselineConfig.model_validate(data or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ValueError(f"{path}: field '{field}': {first['msg']}") from exc
+        field, message = validation_message(exc, known=BaselineConfig.model_fields)
+        raise BaselineError(f"{path}: field '{field}': {message}", field=field) from exc
+
+
+def with_overrides(base: BaselineConfig, overrides: dict[str, Any]) -> BaselineConfig:
+    """``base`` with the non-None ``overrides`` applied and the result validated again.
+
+    Raises :class:`BaselineError` naming the first invalid field.
+    """
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return BaselineConfig.model_validate({**base.model_dump(exclude_unset=True), **given})
+    except ValidationError as exc:
+        field, message = validation_message(exc, known=BaselineConfig.model_fields)
+        raise BaselineError(f"{field}: {message}", field=field) from exc

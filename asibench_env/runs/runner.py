@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-from asibench_env.agents.base import Agent, SyncAdapter, is_async_agent
+from asibench_env.agents.base import Agent, AsyncAgent, ReportsTurns, ReportsUsage, SyncAdapter, is_async_agent
 from asibench_env.envs.episode import EpisodeResult
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.errors import InfraError
@@ -76,25 +76,20 @@ def _failed(spec: EpisodeSpec, env: AsiBenchEnv, status: str, error: str, steps:
 
 
 def _trajectory_logger(env: gym.Env) -> TrajectoryLogger | None:
-    layer = env
-    while isinstance(layer, gym.Wrapper):
-        if isinstance(layer, TrajectoryLogger):
-            return layer
-        layer = layer.env
-    return None
+    """The TrajectoryLogger among the env's wrappers, found through Gymnasium's wrapper attributes."""
+    if not env.has_wrapper_attr("trajectory_logger"):
+        return None
+    layer = env.get_wrapper_attr("trajectory_logger")
+    return layer if isinstance(layer, TrajectoryLogger) else None
 
 
 def _with_usage(result: EpisodeResult, agent: Agent) -> EpisodeResult:
-    """Add the agent's token and cost totals (model agents keep them) to the episode's result."""
-    usage = getattr(agent, "usage", None)
-    if usage is None:
+    """Add the agent's token and cost totals (agents that report usage keep them) to the episode's result."""
+    if not isinstance(agent, ReportsUsage):
         return result
+    usage = agent.usage
     return result.model_copy(
-        update={
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cost_usd": getattr(agent, "cost_usd", None),
-        }
+        update={"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens, "cost_usd": agent.cost_usd}
     )
 
 
@@ -106,10 +101,13 @@ def _record(env: gym.Env, result: EpisodeResult) -> EpisodeResult:
     return result
 
 
-def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
+def run_episode(env: gym.Env, agent: Agent | AsyncAgent, spec: EpisodeSpec) -> EpisodeResult:
     """Run one episode to its end; never raises for agent or infrastructure failures.
 
-    ``env`` is an :class:`AsiBenchEnv`, possibly wrapped (e.g. in a TrajectoryLogger).
+    ``env`` is an :class:`AsiBenchEnv`, possibly wrapped (e.g. in a TrajectoryLogger). An async agent is
+    driven through a :class:`SyncAdapter`. Agents that implement :class:`ReportsTurns` have each turn's
+    model metadata logged with its step; those that implement :class:`ReportsUsage` have their token and
+    cost totals copied into the result.
     """
     base: AsiBenchEnv = env.unwrapped  # type: ignore[assignment]
     if is_async_agent(agent):
@@ -126,10 +124,9 @@ def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
         logger_layer = _trajectory_logger(env)
         while True:
             action = agent.act(observation, info)
-            turn = getattr(agent, "last_turn", None)
+            turn = agent.pop_turn() if isinstance(agent, ReportsTurns) else {}
             if logger_layer is not None and turn:
                 logger_layer.annotate(**{k: v for k, v in turn.items() if k in MODEL_FIELDS})
-                agent.last_turn = {}
             observation, reward, terminated, truncated, info = env.step(action)
             steps += 1
             if terminated or truncated:
@@ -138,7 +135,7 @@ def run_episode(env: gym.Env, agent: Agent, spec: EpisodeSpec) -> EpisodeResult:
     except InfraError as exc:
         return _record(env, _failed(spec, base, "infra_error", str(exc), steps, started))
     except Exception as exc:  # noqa: BLE001 - an agent bug ends its own episode, not the run
-        logger.exception("agent %s failed on %s", getattr(agent, "name", "?"), spec)
+        logger.exception("agent %s failed on %s", agent.name, spec)
         return _record(env, _failed(spec, base, "agent_error", f"{type(exc).__name__}: {exc}", steps, started))
     finally:
         env.close()

@@ -65,6 +65,11 @@ class TrajectoryLogger(gym.Wrapper):
         self._context: dict[str, Any] | None = None
         self._pending: dict[str, Any] = {}
 
+    @property
+    def trajectory_logger(self) -> TrajectoryLogger:
+        """This wrapper: ``env.get_wrapper_attr("trajectory_logger")`` finds it under any other wrappers."""
+        return self
+
     def annotate(self, **fields: Any) -> None:
         """Model metadata for the next step (keys from MODEL_FIELDS; dicts and lists are stored as JSON)."""
         unknown = set(fields) - set(MODEL_FIELDS) - {"model_messages", "logprobs"}
