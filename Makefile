@@ -29,11 +29,12 @@ test-fast: $(STAMP) lint
 sandbox-image: $(STAMP)
 	bash scripts/sandbox-image.sh $(BIN)
 
-# Lint: ruff, the formatting, the layer contracts (pyproject's [tool.importlinter]).
+# Lint: ruff, the formatting, the layer contracts (pyproject's [tool.importlinter]), the types (mypy).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check asibench_env
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 bench: $(STAMP) sandbox-image
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

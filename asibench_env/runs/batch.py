@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from asibench_env._version import __version__
-from asibench_env.agents.base import Agent
+from asibench_env.agents.base import Agent, AsyncAgent
 from asibench_env.envs.episode import EpisodeResult
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
@@ -131,7 +130,7 @@ class _Board:
 
 def run_batch(
     specs: Sequence[EpisodeSpec],
-    make_agent: Callable[[], Agent],
+    make_agent: Callable[[], Agent | AsyncAgent],
     out_dir: Path,
     *,
     registry: TaskRegistry,
@@ -168,7 +167,7 @@ def run_batch(
         work.put(spec)
 
     def worker(board: _Board) -> None:
-        envs: dict[tuple[str, str], gym.Env] = {}
+        envs: dict[tuple[str, str], TrajectoryLogger] = {}
         try:
             while not board.stop.is_set():
                 try:

@@ -6,11 +6,12 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import gymnasium as gym
 
 from asibench_env.agents.base import Agent, AsyncAgent, ReportsTurns, ReportsUsage, SyncAdapter, is_async_agent
-from asibench_env.envs.episode import EpisodeResult
+from asibench_env.envs.episode import EpisodeResult, EpisodeStatus
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.errors import InfraError
 from asibench_env.trajectories import TrajectoryLogger
@@ -57,7 +58,9 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def _failed(spec: EpisodeSpec, env: AsiBenchEnv, status: str, error: str, steps: int, started: float) -> EpisodeResult:
+def _failed(
+    spec: EpisodeSpec, env: AsiBenchEnv, status: EpisodeStatus, error: str, steps: int, started: float
+) -> EpisodeResult:
     instance = env.instance
     return EpisodeResult(
         task_id=spec.task_id,
@@ -66,8 +69,8 @@ def _failed(spec: EpisodeSpec, env: AsiBenchEnv, status: str, error: str, steps:
         prompt_level=spec.level,
         seed=spec.seed,
         parameters=dict(instance.params) if instance else {},
-        status=status,  # type: ignore[arg-type]
-        end_reason=status,  # type: ignore[arg-type]
+        status=status,
+        end_reason=status,
         final_score=0.0 if status == "agent_error" else None,
         error=error,
         steps=steps,
@@ -109,9 +112,12 @@ def run_episode(env: gym.Env, agent: Agent | AsyncAgent, spec: EpisodeSpec) -> E
     model metadata logged with its step; those that implement :class:`ReportsUsage` have their token and
     cost totals copied into the result.
     """
-    base: AsiBenchEnv = env.unwrapped  # type: ignore[assignment]
+    base = env.unwrapped
+    if not isinstance(base, AsiBenchEnv):
+        raise TypeError(f"run_episode drives an AsiBenchEnv (possibly wrapped), not {type(base).__name__}")
     if is_async_agent(agent):
-        agent = SyncAdapter(agent)  # type: ignore[arg-type]
+        agent = SyncAdapter(cast(AsyncAgent, agent))
+    agent = cast(Agent, agent)
     started = time.monotonic()
     steps = 0
     try:
@@ -130,7 +136,7 @@ def run_episode(env: gym.Env, agent: Agent | AsyncAgent, spec: EpisodeSpec) -> E
             observation, reward, terminated, truncated, info = env.step(action)
             steps += 1
             if terminated or truncated:
-                agent.end(reward, info)
+                agent.end(float(reward), info)
                 return _with_usage(info["episode"], agent)
     except InfraError as exc:
         return _record(env, _failed(spec, base, "infra_error", str(exc), steps, started))
