@@ -105,6 +105,9 @@ class ToolCallParser:
 
     def __init__(self, tools: ToolRegistry) -> None:
         self.tools = tools
+        # The last call this parser produced, with its validated arguments: resolve() of that same
+        # object then skips a second validation (the env's step path parses, then resolves).
+        self._last: tuple[ToolCall, Tool, BaseModel] | None = None
 
     @property
     def valid_forms(self) -> str:
@@ -131,6 +134,9 @@ class ToolCallParser:
 
     def resolve(self, call: ToolCall) -> tuple[Tool, BaseModel]:
         """The registered tool of ``call`` and its validated arguments; raises :class:`ActionParseError`."""
+        last = self._last
+        if last is not None and last[0] is call and call.tool in self.tools and self.tools.get(call.tool) is last[1]:
+            return last[1], last[2]
         return self._check(call.tool, call.arguments)
 
     def _error(self, message: str) -> ActionParseError:
@@ -161,7 +167,9 @@ class ToolCallParser:
 
     def _validated(self, tool: Any, arguments: Any) -> ToolCall:
         found, model = self._check(tool, arguments)
-        return ToolCall(tool=found.name, arguments=model.model_dump(exclude_none=True))
+        call = ToolCall(tool=found.name, arguments=model.model_dump(exclude_none=True))
+        self._last = (call, found, model)
+        return call
 
     def _from_mapping(self, data: Mapping[str, Any]) -> ToolCall:
         if "function" in data and isinstance(data["function"], Mapping):  # an OpenAI tool_call object
