@@ -193,3 +193,24 @@ def test_the_old_import_paths_still_work():
     with pytest.warns(DeprecationWarning, match="moved to asibench_env.envs.tools"):
         old = importlib.import_module("asibench_env.tools")
     assert old is tools and old.tool_specs is tool_specs and set(old.TOOL_DESCRIPTIONS) == set(default_tools().names())
+
+
+def test_a_model_agent_is_offered_the_envs_custom_tools(make_env, monkeypatch: pytest.MonkeyPatch):
+    """The model agents take their tools from the env's reset info, so a custom tool reaches the model."""
+    from fake_model_server import FakeModelServer, tool_turn
+
+    from asibench_env.agents.openai_agent import OpenAIChatAgent
+    from asibench_env.runs.runner import EpisodeSpec, run_episode
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    tools = default_tools()
+    tools.register(WordCount())
+    script = [tool_turn("word_count", {"path": "prompt.md"}, "call_1"), tool_turn("submit", {}, "call_2")]
+    with FakeModelServer(script) as server:
+        agent = OpenAIChatAgent("scripted", base_url=server.base_url, require_price=False, max_retries=0)
+        result = run_episode(make_env(tools=tools), agent, EpisodeSpec("demo.line_fit", "B3", 0))
+    assert result.status == "scored"
+    offered = [t["function"]["name"] for t in server.requests[0]["tools"]]
+    assert offered == [*default_tools().names(), "word_count"]
+    answer = server.requests[1]["messages"][-1]
+    assert answer["role"] == "tool" and answer["content"].endswith("words")

@@ -13,7 +13,6 @@ import anthropic
 
 from asibench_env.agents.model_agent import SYSTEM_PROMPT, ModelAgent, ModelCall, translate_api_error
 from asibench_env.agents.pricing import Usage
-from asibench_env.envs.tools import tool_specs
 
 DEFAULT_MAX_TOKENS = 8192
 
@@ -74,7 +73,7 @@ class AnthropicAgent(ModelAgent):
                 model=self.model,
                 system=SYSTEM_PROMPT,
                 messages=self.messages,
-                tools=tool_specs("anthropic"),
+                tools=self.tool_definitions("anthropic"),
                 max_tokens=self.params["max_tokens"],
                 extra_body=sampling or None,
             )

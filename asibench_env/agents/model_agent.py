@@ -9,12 +9,13 @@ from __future__ import annotations
 import abc
 import os
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 from asibench_env.agents.pricing import PriceTable, Usage, default_prices
 from asibench_env.agents.settings import AgentSettings, AgentSettingsError
-from asibench_env.envs.tools import tool_specs
+from asibench_env.envs.tools import ToolFormat, convert_spec, tool_specs
 from asibench_env.errors import InfraError
 from asibench_env.tasks.registry import TaskRegistry
 
@@ -25,8 +26,12 @@ SYSTEM_PROMPT = (
 SUBMIT = {"tool": "submit", "arguments": {}}
 
 
-def text_protocol_prompt() -> str:
-    """The system prompt of the text-only (ReAct) mode, for models without function calling."""
+def text_protocol_prompt(tools: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """The system prompt of the text-only (ReAct) mode, for models without function calling.
+
+    ``tools`` are the env's tools in the ``json_schema`` form (its reset info's ``"tools"``); by
+    default the six built-in ones.
+    """
     lines = [
         SYSTEM_PROMPT,
         "",
@@ -35,7 +40,7 @@ def text_protocol_prompt() -> str:
         "",
         "Tools:",
     ]
-    for spec in tool_specs("json_schema"):
+    for spec in tools if tools is not None else tool_specs("json_schema"):
         params = ", ".join(spec["parameters"].get("properties", {}))
         lines.append(f"- {spec['name']}({params}): {spec['description']}")
     return "\n".join(lines)
@@ -164,6 +169,8 @@ class ModelAgent(abc.ABC):
         self.client = self._connect(api_key=api_key, base_url=base_url, max_retries=max_retries, timeout_s=timeout_s)
         self._pending: deque[ModelCall] = deque()
         self._answered: list[tuple[str, str]] = []
+        self.tools: list[dict[str, Any]] = tool_specs("json_schema")
+        """The episode's tools in the json_schema form, from the env's reset info."""
         self.usage = Usage()
         self.cost_usd = 0.0
         self.last_turn: dict[str, Any] = {}
@@ -255,7 +262,12 @@ class ModelAgent(abc.ABC):
 
     # --------------------------------------------------------------- agent protocol
     def reset(self, observation: str, info: dict[str, Any]) -> None:
-        """Start a new conversation with the task prompt; usage, cost and budgets start from zero."""
+        """Start a new conversation with the task prompt; usage, cost and budgets start from zero.
+
+        The model is offered the tools the env announces in ``info["tools"]`` (custom tools included),
+        else the six built-in ones.
+        """
+        self.tools = list(info.get("tools") or tool_specs("json_schema"))
         self._pending.clear()
         self.last_turn = {}
         self._answered = []
@@ -266,6 +278,10 @@ class ModelAgent(abc.ABC):
         self._started = False
         self._context_limit = self.budgets.context_chars
         self._start(observation)
+
+    def tool_definitions(self, fmt: ToolFormat) -> list[dict[str, Any]]:
+        """This episode's tools in a provider's function-calling format."""
+        return [convert_spec(spec, fmt) for spec in self.tools]
 
     def act(self, observation: str, info: dict[str, Any]) -> Any:
         """The next tool call: a pending one of the last model turn, or one from a new model call.

@@ -18,7 +18,6 @@ from asibench_env.agents.model_agent import (
     translate_api_error,
 )
 from asibench_env.agents.pricing import Usage
-from asibench_env.envs.tools import tool_specs
 
 
 class OpenAIChatAgent(ModelAgent):
@@ -46,7 +45,7 @@ class OpenAIChatAgent(ModelAgent):
         }
 
     def _start(self, prompt: str) -> None:
-        system = SYSTEM_PROMPT if self.native_tools else text_protocol_prompt()
+        system = SYSTEM_PROMPT if self.native_tools else text_protocol_prompt(self.tools)
         self.messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
 
     def _add_tool_results(self, results: list[tuple[str, str]]) -> None:
@@ -67,7 +66,7 @@ class OpenAIChatAgent(ModelAgent):
     def _request(self) -> tuple[list[ModelCall], str | None, Usage]:
         errors = openai
         try:
-            tools = {"tools": tool_specs("openai")} if self.native_tools else {}
+            tools = {"tools": self.tool_definitions("openai")} if self.native_tools else {}
             response = self.client.chat.completions.create(
                 model=self.model, messages=self.messages, **tools, **self.params
             )

@@ -8,7 +8,6 @@ import openai
 
 from asibench_env.agents.model_agent import SYSTEM_PROMPT, ModelAgent, ModelCall, translate_api_error
 from asibench_env.agents.pricing import Usage
-from asibench_env.envs.tools import tool_specs
 
 
 class OpenAIResponsesAgent(ModelAgent):
@@ -58,7 +57,7 @@ class OpenAIResponsesAgent(ModelAgent):
                 model=self.model,
                 instructions=SYSTEM_PROMPT,
                 input=self.items,
-                tools=tool_specs("openai_responses"),
+                tools=self.tool_definitions("openai_responses"),
                 **self.params,
             )
         except errors.APIError as exc:

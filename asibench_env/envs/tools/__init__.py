@@ -16,7 +16,7 @@ from asibench_env.envs.tools.list_files import ListFilesArgs, ListFilesTool
 from asibench_env.envs.tools.python import PythonArgs, PythonTool
 from asibench_env.envs.tools.read_file import ReadFileArgs, ReadFileTool
 from asibench_env.envs.tools.registry import ToolRegistry
-from asibench_env.envs.tools.specs import ToolFormat, argument_schema, render_specs
+from asibench_env.envs.tools.specs import ToolFormat, argument_schema, convert_spec, render_specs
 from asibench_env.envs.tools.submit import SubmitArgs, SubmitTool
 from asibench_env.envs.tools.write_file import WriteFileArgs, WriteFileTool
 
@@ -40,6 +40,7 @@ __all__ = [
     "WriteFileTool",
     "argument_schema",
     "as_registry",
+    "convert_spec",
     "default_tools",
     "run_tool",
     "tool_specs",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
@@ -34,7 +34,18 @@ def argument_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def tool_spec(tool: Tool, fmt: ToolFormat = "openai") -> dict[str, Any]:
     """One tool in the given format; raises ``ValueError`` for an unknown format."""
-    name, description, schema = tool.name, tool.description, argument_schema(tool.args_model)
+    return convert_spec(
+        {"name": tool.name, "description": tool.description, "parameters": argument_schema(tool.args_model)}, fmt
+    )
+
+
+def convert_spec(spec: Mapping[str, Any], fmt: ToolFormat = "openai") -> dict[str, Any]:
+    """A tool given in the ``json_schema`` form (name, description, parameters), in another format.
+
+    This is how an agent renders the tools an env announces in its reset info (``info["tools"]``).
+    Raises ``ValueError`` for an unknown format and ``KeyError`` when the spec lacks one of the keys.
+    """
+    name, description, schema = spec["name"], spec["description"], spec["parameters"]
     if fmt == "openai":
         return {"type": "function", "function": {"name": name, "description": description, "parameters": schema}}
     if fmt == "openai_responses":
