@@ -11,8 +11,10 @@ from typing import Any
 
 import anthropic
 
-from asibench_env.agents.model_agent import SYSTEM_PROMPT, ModelAgent, ModelCall, translate_api_error
+from asibench_env.agents.api_errors import translate_api_error
+from asibench_env.agents.model_agent import ModelAgent, ModelCall
 from asibench_env.agents.pricing import Usage
+from asibench_env.agents.prompts import SYSTEM_PROMPT
 
 DEFAULT_MAX_TOKENS = 8192
 

@@ -7,81 +7,27 @@ is added, how the model is called, and how old tool outputs are shortened.
 from __future__ import annotations
 
 import abc
-import os
 from collections import deque
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
+from asibench_env.agents.api_errors import ContextOverflowError, MissingAPIKeyError, api_key_from, translate_api_error
 from asibench_env.agents.pricing import PriceTable, Usage, default_prices
+from asibench_env.agents.prompts import SUBMIT, SYSTEM_PROMPT, TRIM_NOTE, text_protocol_prompt
 from asibench_env.agents.settings import AgentSettings, AgentSettingsError
 from asibench_env.envs.tools import ToolFormat, convert_spec, tool_specs
-from asibench_env.errors import InfraError
 from asibench_env.tasks.registry import TaskRegistry
 
-SYSTEM_PROMPT = (
-    "You are a careful research engineer. Solve the task in the workspace with the tools: inspect the data, "
-    "choose a method, implement and check it, write every required output file, then call submit."
-)
-SUBMIT = {"tool": "submit", "arguments": {}}
-
-
-def text_protocol_prompt(tools: Sequence[Mapping[str, Any]] | None = None) -> str:
-    """The system prompt of the text-only (ReAct) mode, for models without function calling.
-
-    ``tools`` are the env's tools in the ``json_schema`` form (its reset info's ``"tools"``); by
-    default the six built-in ones.
-    """
-    lines = [
-        SYSTEM_PROMPT,
-        "",
-        "Think briefly, then act with exactly one tool call per reply, written as",
-        '<tool_call>{"name": TOOL, "arguments": {...}}</tool_call>',
-        "",
-        "Tools:",
-    ]
-    for spec in tools if tools is not None else tool_specs("json_schema"):
-        params = ", ".join(spec["parameters"].get("properties", {}))
-        lines.append(f"- {spec['name']}({params}): {spec['description']}")
-    return "\n".join(lines)
-
-
-TRIM_NOTE = "[older tool output shortened to save context: {chars} characters removed]"
-
-
-class MissingAPIKeyError(ValueError):
-    """The API key variable is not set."""
-
-
-class ContextOverflowError(RuntimeError):
-    """The provider refused the request because the conversation exceeds the model's context window."""
-
-
-def translate_api_error(sdk: Any, exc: Exception) -> Exception:
-    """The exception a provider SDK error becomes: an overflow to recover from, or an infrastructure error.
-
-    ``sdk`` is the ``openai`` or ``anthropic`` module; both name their errors alike. Their own retries
-    (429, 5xx, timeouts, dropped connections) have already run out when this is reached.
-    """
-    if isinstance(exc, sdk.APIConnectionError | sdk.RateLimitError | sdk.InternalServerError):
-        return InfraError(f"model API unavailable after retries: {type(exc).__name__}: {exc}")
-    status = getattr(exc, "status_code", 0)
-    message = str(getattr(exc, "message", exc))
-    if looks_like_context_overflow(status, message):
-        return ContextOverflowError(message)
-    return InfraError(f"model API refused the request ({status}): {message}")
-
-
-def looks_like_context_overflow(status: int, message: str) -> bool:
-    text = message.lower()
-    return status in (400, 413) and ("context" in text or "too long" in text or ("maximum" in text and "token" in text))
-
-
-def api_key_from(variable: str) -> str:
-    value = os.environ.get(variable)
-    if not value:
-        raise MissingAPIKeyError(f"set {variable} to your API key (for a local server any value will do)")
-    return value
+__all__ = [  # the names model agents use; errors and prompts live in api_errors.py and prompts.py
+    "SYSTEM_PROMPT",
+    "Budgets",
+    "ContextOverflowError",
+    "MissingAPIKeyError",
+    "ModelAgent",
+    "ModelCall",
+    "text_protocol_prompt",
+    "translate_api_error",
+]
 
 
 @dataclass

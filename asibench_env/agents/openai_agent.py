@@ -10,14 +10,10 @@ from typing import Any
 
 import openai
 
-from asibench_env.agents.model_agent import (
-    SYSTEM_PROMPT,
-    ModelAgent,
-    ModelCall,
-    text_protocol_prompt,
-    translate_api_error,
-)
+from asibench_env.agents.api_errors import translate_api_error
+from asibench_env.agents.model_agent import ModelAgent, ModelCall
 from asibench_env.agents.pricing import Usage
+from asibench_env.agents.prompts import SYSTEM_PROMPT, text_protocol_prompt
 
 
 class OpenAIChatAgent(ModelAgent):

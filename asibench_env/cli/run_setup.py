@@ -12,8 +12,8 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from asibench_env.agents.api_errors import MissingAPIKeyError
 from asibench_env.agents.base import Agent, AsyncAgent
-from asibench_env.agents.model_agent import MissingAPIKeyError
 from asibench_env.agents.pricing import UnknownPriceError
 from asibench_env.agents.registry import AgentEntry, AgentSpecError, resolve_agent
 from asibench_env.agents.settings import AgentSettingsError, parse_options
