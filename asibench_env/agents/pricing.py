@@ -50,6 +50,7 @@ class PriceTable(BaseModel):
     models: dict[str, ModelPrice]
 
     def price(self, model: str) -> ModelPrice:
+        """The model's price; raises :class:`UnknownPriceError` (saying how to give one) when it is not in the table."""
         if model in self.models:
             return self.models[model]
         raise UnknownPriceError(
@@ -65,6 +66,7 @@ class PriceTable(BaseModel):
         return (fresh * price.input + usage.cached_tokens * cached_rate + usage.output_tokens * price.output) / 1e6
 
     def with_override(self, model: str, price: ModelPrice) -> PriceTable:
+        """A copy of the table with ``model`` priced at ``price``."""
         return self.model_copy(update={"models": {**self.models, model: price}})
 
 

@@ -53,4 +53,5 @@ class EpisodeResult(BaseModel):
 
     @property
     def reward(self) -> float:
+        """The episode's terminal reward: ``final_score / 100``, 0.0 when it was not scored."""
         return 0.0 if self.final_score is None else self.final_score / 100.0

@@ -21,6 +21,7 @@ class FreeText(spaces.Text):
         super().__init__(max_length=max_length, min_length=min_length, charset=PRINTABLE, seed=seed)
 
     def contains(self, x: Any) -> bool:
+        """Any string within the length bounds (every character is allowed, unlike ``Text``)."""
         return isinstance(x, str) and self.min_length <= len(x) <= self.max_length
 
     def __repr__(self) -> str:

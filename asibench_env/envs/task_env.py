@@ -118,6 +118,7 @@ class AsiBenchEnv(gym.Env[str, str]):
 
     @property
     def instance(self) -> InstanceRef | None:
+        """The current (or last) episode's task instance; None before the first reset."""
         return self._instance
 
     @property
@@ -127,6 +128,26 @@ class AsiBenchEnv(gym.Env[str, str]):
 
     # ----------------------------------------------------------------- gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """Start an episode on a fresh sandbox seeded with the instance's data and prompt.
+
+        Args:
+            seed: picks the instance: a generator task draws its parameters from it (the same seed gives
+                the same instance), a task with downloaded instances takes instance ``seed % N``. None
+                draws a seed from the env's generator.
+            options: ``level`` (B1-B4, default the env's), ``params`` (generator parameters to set),
+                ``param_mode`` (``"default"`` or ``"random"``), ``instance_id`` (a downloaded instance).
+
+        Returns:
+            The prompt followed by a listing of the workspace, and the info dict (task and instance
+            ids, level, seed, parameters, expected outputs, budgets, tools in the ``json_schema``
+            form, the sandbox's real isolation, timings).
+
+        Raises:
+            ValueError: an unknown level, or a task with neither a generator nor downloaded instances.
+            InfraError: the instance could not be generated
+                (:class:`~asibench_env.tasks.instances.InstanceGenerationError`) or the sandbox could
+                not start (:class:`~asibench_env.sandbox.base.SandboxError`).
+        """
         super().reset(seed=seed)
         started = time.perf_counter()
         options = dict(options or {})
@@ -160,6 +181,23 @@ class AsiBenchEnv(gym.Env[str, str]):
         return observation, self._reset_info()
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """Run one tool call.
+
+        Args:
+            action: a dict, a JSON string, a :class:`~asibench_env.envs.actions.ToolCall` or completion
+                text holding one call. A malformed action or an unknown tool is not an error: the
+                observation explains it and the step counts.
+
+        Returns:
+            ``(observation, reward, terminated, truncated, info)``. The reward is 0.0 but on the last
+            step, where it is ``final_score / 100``; ``terminated`` when a tool ends the episode
+            (``submit``), ``truncated`` when the step or wall-time budget runs out. The last step's info
+            holds the whole :class:`~asibench_env.envs.episode.EpisodeResult` (also as ``info["episode"]``);
+            an infrastructure failure ends the episode with status ``infra_error`` and no score.
+
+        Raises:
+            RuntimeError: the episode is over, or :meth:`reset` was never called.
+        """
         if self._done or self._sandbox is None:
             raise RuntimeError("the episode is over (or reset() was never called); call reset() to start a new one")
         self._steps += 1
@@ -190,11 +228,13 @@ class AsiBenchEnv(gym.Env[str, str]):
         return observation, 0.0, False, False, info
 
     def render(self) -> str | None:
+        """With ``render_mode="ansi"``, the episode's transcript so far as text; otherwise None."""
         if self.render_mode != "ansi":
             return None
         return "\n\n".join(self._transcript)
 
     def close(self) -> None:
+        """Close the sandbox (an unfinished episode is abandoned, unscored); the env may be reset again."""
         self._close_sandbox()
         self._done = True
         super().close()

@@ -16,6 +16,7 @@ from asibench_env.rewards.templates import resolve_templates
 
 
 def score_divisor(evaluation: dict[str, Any]) -> float:
+    """The evaluation's ``score_divisor`` (default 1); a non-positive or non-numeric one raises ``ValueError``."""
     raw = evaluation.get("score_divisor", 1.0)
     try:
         divisor = float(raw) if not isinstance(raw, bool) else float("nan")
@@ -33,6 +34,7 @@ class ScorerSet:
         self.custom = task_scorers(Path(task_dir).resolve()) if task_dir else {}
 
     def run(self, name: str, pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
+        """Run scorer ``name`` (the task's custom ones first, then the native ones) on one gate or scoring entry."""
         if name in self.custom:
             return run_official_scorer(self.custom[name], pred_dir, ref_dir, config)
         if name == "composite":

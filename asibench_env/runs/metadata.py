@@ -19,6 +19,8 @@ DEPENDENCIES = ("asibench", "gymnasium", "numpy", "pyarrow", "pydantic", "pyyaml
 
 
 class SandboxProvenance(BaseModel):
+    """The sandbox a run asked for and the isolation its episodes really got."""
+
     requested_mode: str
     effective_mode: str | None = None
     """The isolation level the episodes really got (namespaces, container, none); None before any ran."""
@@ -93,7 +95,7 @@ def collect_run_metadata(
 
 
 def save_run_metadata(out_dir: Path, metadata: RunMetadata) -> Path:
-
+    """Write ``out_dir/run_metadata.json`` atomically and return its path; raises ``OSError``."""
     path = Path(out_dir) / "run_metadata.json"
     write_json_atomic(path, metadata.model_dump(mode="json"))
     return path

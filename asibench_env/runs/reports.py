@@ -41,6 +41,7 @@ class EpisodeSummary(BaseModel):
 
     @property
     def scored(self) -> bool:
+        """Whether the episode counts in means (infrastructure errors never do)."""
         return self.status != "infra_error" and self.final_score is not None
 
 

@@ -71,6 +71,7 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """Whether every check ran and passed."""
         return bool(self.checks) and all(c.ok for c in self.checks)
 
 

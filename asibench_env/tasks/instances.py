@@ -100,6 +100,7 @@ class InstanceCache:
         self._python_for = python_for or _runtime_python
 
     def path_for(self, task: Task, params: dict[str, Any]) -> Path:
+        """Where the instance of these parameters is (or will be) cached."""
         return self.root / task.id / f"{cache_key(task, params)}" / instance_id_for(task.id, params)
 
     def get(self, task: Task, params: dict[str, Any]) -> tuple[InstanceRef, bool]:

@@ -50,28 +50,34 @@ class Task:
 
     @property
     def id(self) -> str:
+        """The task id, e.g. ``physics.damped_oscillator_fit``."""
         return self.meta.id
 
     @property
     def version(self) -> str:
+        """The task's version string (part of the instance cache key)."""
         return self.meta.version
 
     @property
     def runtime_packages(self) -> list[str]:
+        """The requirements the task's runtime must meet."""
         return list(self.meta.runtime.packages)
 
     @property
     def has_generator(self) -> bool:
+        """Whether the task folder holds its generator script (unlimited seeded instances)."""
         script = self.generation.script if self.generation else "generate_gt.py"
         return (self.task_dir / script).is_file()
 
     @property
     def generator_path(self) -> Path:
+        """Where the generator script is (or would be)."""
         script = self.generation.script if self.generation else "generate_gt.py"
         return self.task_dir / script
 
     @property
     def solution_path(self) -> Path:
+        """The reference solver the oracle runs (``solution/solve.py``)."""
         return self.task_dir / "solution" / "solve.py"
 
     @property
@@ -80,6 +86,7 @@ class Task:
         return self.meta.summary or self.meta.name
 
     def prompt_template(self, level: str) -> Path:
+        """The prompt template of ``level`` in the task folder."""
         return self.task_dir / self.meta.prompts.for_level(level)
 
     def expected_outputs(self) -> list[dict[str, str]]:
@@ -125,6 +132,7 @@ def _merge_outputs(meta_files: list[FileSpec], eval_files: list[FileSpec]) -> tu
 
 
 def is_task_dir(path: Path) -> bool:
+    """Whether ``path`` holds a task in the official layout (``task.yaml`` or ``task_meta.yaml``)."""
     return (path / COMBINED_FILE).is_file() or (path / META_FILE).is_file()
 
 

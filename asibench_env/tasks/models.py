@@ -44,11 +44,15 @@ class _Open(BaseModel):
 
 
 class SourceInfo(_Open):
+    """Where the task comes from: a paper and a code repository."""
+
     paper: str | None = None
     repo: str | None = None
 
 
 class Difficulty(_Open):
+    """The task author's estimate of the work and the resources it needs."""
+
     estimated_lines: str | int | None = None
     estimated_time_minutes: str | int | None = None
     requires_gpu: bool = False
@@ -56,6 +60,8 @@ class Difficulty(_Open):
 
 
 class RuntimeSpec(_Open):
+    """The Python version and the packages (requirement strings) the task's code needs."""
+
     python: str | None = None
     packages: list[str] = Field(default_factory=list)
 
@@ -87,20 +93,27 @@ class FileSpec(_Open):
 
 
 class FileList(_Open):
+    """A list of declared files (the task's inputs or outputs)."""
+
     files: list[FileSpec] = Field(default_factory=list)
 
 
 class PromptFiles(_Open):
+    """The prompt template file of each level, relative to the task folder."""
+
     b1: str = "prompt_b1.md"
     b2: str = "prompt_b2.md"
     b3: str = "prompt_b3.md"
     b4: str = "prompt_b4.md"
 
     def for_level(self, level: str) -> str:
+        """The file name of ``level`` (B1-B4); ``AttributeError`` for another level."""
         return str(getattr(self, level.lower()))
 
 
 class GateSpec(_Open):
+    """A gate: a scorer that must pass (``hard``: else the score is 0) or is noted (``soft``)."""
+
     scorer: str
     severity: Literal["hard", "soft"] = "hard"
     config: dict[str, Any] = Field(default_factory=dict)
@@ -112,17 +125,23 @@ class GateSpec(_Open):
 
 
 class ScoringSpec(_Open):
+    """A weighted scorer; the task's score is the weighted sum over its scorers."""
+
     scorer: str
     weight: float = 1.0
     config: dict[str, Any] = Field(default_factory=dict)
 
 
 class Evaluation(_Open):
+    """The evaluation contract of ``task_eval.yaml``: gates, then weighted scorers."""
+
     gates: list[GateSpec] = Field(default_factory=list)
     scoring: list[ScoringSpec] = Field(default_factory=list)
 
 
 class ParameterSpec(_Open):
+    """One generator parameter: its type, range or options, and default."""
+
     type: Literal["int", "float", "choice", "bool", "str"] = "float"
     range: list[float] | None = None
     options: list[Any] | None = None
@@ -139,6 +158,8 @@ class ParameterSpec(_Open):
 
 
 class Generation(_Open):
+    """How instances are generated: the script, finite or infinite mode, and the parameters."""
+
     script: str = "generate_gt.py"
     mode: Literal["infinite", "finite"] = "infinite"
     parameters: dict[str, ParameterSpec] = Field(default_factory=dict)

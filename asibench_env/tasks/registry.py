@@ -37,10 +37,12 @@ class InstanceRef:
 
     @property
     def reference_dir(self) -> Path:
+        """The instance's ground truth folder (host only, never in a sandbox)."""
         return self.path / "reference"
 
     @property
     def has_reference(self) -> bool:
+        """Whether the instance has ground truth here (a private-split instance has none)."""
         ref = self.reference_dir
         return ref.is_dir() and any(ref.iterdir())
 
@@ -154,6 +156,7 @@ class TaskRegistry:
         return list(self._instances.get(task_id, []))
 
     def instance(self, instance_id: str) -> InstanceRef:
+        """The downloaded instance with this id; raises :class:`UnknownTaskError` when there is none."""
         for refs in self._instances.values():
             for ref in refs:
                 if ref.instance_id == instance_id:

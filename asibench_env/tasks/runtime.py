@@ -46,6 +46,7 @@ def requirements(packages: Sequence[str]) -> list[str]:
 
 
 def runtime_key(packages: Sequence[str]) -> str:
+    """The cache key of a runtime: a hash of the base Python and the normalised requirements."""
     text = json.dumps({"python": str(base_python()), "requirements": requirements(packages)})
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -82,6 +82,7 @@ class TrajectoryLogger(gym.Wrapper):
         self._pending.update(fields)
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """Reset the wrapped env and start recording a new episode (a new ``episode_id``)."""
         observation, info = self.env.reset(**kwargs)
         self._steps = []
         self._pending = {}
@@ -96,6 +97,7 @@ class TrajectoryLogger(gym.Wrapper):
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the wrapped env and record the step; at the episode's end, write its rows to Parquet."""
         started = time.time()
         observation, reward, terminated, truncated, info = self.env.step(action)
         if self._context is not None:

@@ -84,6 +84,7 @@ def _info(reference: str, image: Any) -> ImageInfo:
 
 
 def find_image(client: Any, reference: str) -> ImageInfo | None:
+    """The image ``reference`` on the engine, or None when it is not there."""
     import docker.errors
 
     try:
