@@ -132,6 +132,10 @@ def test_report_without_trajectories_is_a_clear_error(tmp_path: Path):
 
 
 @pytest.mark.slow
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_flushes(tmp_path: Path, fixture_tasks_dir: Path):
     out = tmp_path / "interrupted"
     proc = subprocess.Popen(
@@ -140,6 +144,9 @@ def test_ctrl_c_stops_cleanly_and_flushes(tmp_path: Path, fixture_tasks_dir: Pat
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As a command started in a terminal: a shell's background job (CI scripts, `cmd &`) inherits
+        # SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt.
+        preexec_fn=_interruptible,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not list((out / "results").glob("*.json")):
