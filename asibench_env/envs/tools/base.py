@@ -71,7 +71,7 @@ def run_tool(tool: Tool[ArgsT], context: ToolContext, args: ArgsT) -> str:
     ``info["action_error"]`` (except a folder given where a file was expected). Raises
     :class:`~asibench_env.sandbox.base.SandboxError` (an infrastructure failure) unchanged.
     """
-    path = getattr(args, "path", None)
+    path = getattr(args, "path", None) if "path" in type(args).model_fields else None
     try:
         return tool.run(context, args)
     except SandboxPathError as exc:
