@@ -235,3 +235,17 @@ def test_official_bundle_of_a_docker_run(docker_client, splits, tmp_path: Path):
     # the official function on its own accepts the run as well
     again = official_build_submission(run, output_path=tmp_path / "again", archive=False)
     assert again.instance_count == 2 and not again.instances_with_missing_outputs
+
+
+def test_score_cli(private_run: Path, splits, tmp_path: Path):
+    run = tmp_path / "run"
+    shutil.copytree(private_run, run)
+    instances = tmp_path / "instances"
+    shutil.copytree(splits["public"] / f"{TASK}__seed31415", instances / f"{TASK}__seed42")
+    args = [*CLI, "score", str(run), "--instances-dir", str(instances), "--tasks-dir", str(splits["tasks"])]
+    proc = subprocess.run(args, capture_output=True, text=True, env=cli_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "Scored 2 produced episode(s)" in proc.stdout and TASK in proc.stdout
+    assert {d["episode_status"] for d in _docs(run).values()} == {"scored"}
+    proc = subprocess.run([*CLI, "score", str(run)], capture_output=True, text=True, env=cli_env(tmp_path))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--instances-dir" in proc.stderr

@@ -206,7 +206,9 @@ class AsiBenchEnv(gym.Env[str, str]):
             step, where it is ``final_score / 100``; ``terminated`` when a tool ends the episode
             (``submit``), ``truncated`` when the step or wall-time budget runs out. The last step's info
             holds the whole :class:`~asibench_env.envs.episode.EpisodeResult` (also as ``info["episode"]``);
-            an infrastructure failure ends the episode with status ``infra_error`` and no score.
+            an infrastructure failure ends the episode with status ``infra_error`` and no score; an
+            instance without reference files (private split) ends ``produced``, unscored, its outputs
+            kept in ``info["outputs_dir"]`` until the next reset.
 
         Raises:
             RuntimeError: the episode is over, or :meth:`reset` was never called.
@@ -247,7 +249,11 @@ class AsiBenchEnv(gym.Env[str, str]):
         return "\n\n".join(self._transcript)
 
     def close(self) -> None:
-        """Close the sandbox (an unfinished episode is abandoned, unscored); the env may be reset again."""
+        """Close the sandbox (an unfinished episode is abandoned, unscored); the env may be reset again.
+
+        The last episode's collected outputs (:attr:`outputs_dir`) stay until the next reset or until the
+        env is garbage collected, so a runner that closes the env can still persist them.
+        """
         self._close_sandbox()
         self._done = True
         super().close()
