@@ -142,3 +142,32 @@ def test_score_table_breaks_long_task_ids_after_the_domain_on_narrow_terminals()
     for task_id in task_ids:  # a wide terminal keeps each id on one line
         assert task_id in wide and task_id not in narrow
     assert narrow.count("97.5") == wide.count("97.5") == 12  # 2 tasks and the "all" row, 4 levels each
+
+
+def test_score_table_counts_produced_episodes_apart():
+    from rich.console import Console
+
+    from asibench_env.cli import score_table
+    from asibench_env.envs.episode import EpisodeResult
+
+    def result(status: str, score: float | None) -> EpisodeResult:
+        return EpisodeResult(
+            task_id="demo.line_fit",
+            task_version="1",
+            instance_id=f"demo.line_fit__{status}",
+            prompt_level="B1",
+            seed=0,
+            status=status,  # type: ignore[arg-type]
+            end_reason="submit",
+            final_score=score,
+        )
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(score_table([result("scored", 80.0), result("produced", None), result("produced", None)]))
+    text = console.export_text()
+    assert "produced" in text and "infra errors" in text
+    row = next(line for line in text.splitlines() if "demo.line_fit" in line)
+    assert [cell.strip() for cell in row.strip("│ ").split("│")] == ["demo.line_fit", "80.0", "0", "2"]
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(score_table([result("scored", 80.0)]))
+    assert "produced" not in console.export_text()  # the column appears only when there are produced episodes

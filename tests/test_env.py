@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -282,11 +283,18 @@ def test_downloaded_instances_without_a_generator(copy_task, tmp_path, instance_
         _, reward, _, _, info = env.step({"tool": "submit"})
         assert info["status"] == "scored" and reward > 0.99
         _, info = env.reset(options={"instance_id": private.name})
+        env.step({"tool": "python", "arguments": {"code": DEMO_SOLVE}})
         _, reward, _, _, info = env.step({"tool": "submit"})
-        assert info["status"] == "infra_error" and info["final_score"] is None
+        assert info["status"] == "produced" and info["final_score"] is None and reward == 0.0
         assert "private split" in info["error"]
+        kept = Path(info["outputs_dir"])  # the collected copy stays after the episode and after close
+        assert sorted(a["path"] for a in info["artifacts"]) == ["coef.npy", "results/fit.py"]
+        assert (kept / "coef.npy").is_file() and env.unwrapped.outputs_dir == kept
+        env.close()
+        assert (kept / "coef.npy").is_file()
         seen = {env.reset(seed=s)[1]["instance_id"] for s in range(4)}
         assert seen == {public.name, private.name}
+        assert not kept.exists(), "the next reset removes the last episode's outputs"
     finally:
         env.close()
 

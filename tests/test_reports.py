@@ -24,8 +24,9 @@ from asibench_env.tasks.registry import TaskRegistry  # noqa: E402
 
 @pytest.fixture(scope="module")
 def mixed_run(tmp_path_factory, fixture_tasks_dir) -> Path:
-    """Oracle and null episodes on two levels, plus an episode whose generator crashes (infra_error)."""
-    from asibench_env.tasks.instances import InstanceCache
+    """Oracle and null episodes on two levels, an episode whose generator crashes (infra_error) and one on a
+    downloaded private instance without reference files (produced)."""
+    from asibench_env.tasks.instances import InstanceCache, sample_params
 
     root = tmp_path_factory.mktemp("mixed")
     tasks = root / "tasks"
@@ -36,16 +37,28 @@ def mixed_run(tmp_path_factory, fixture_tasks_dir) -> Path:
         text = (broken / name).read_text().replace("demo.line_fit", "demo.broken_fit")
         (broken / name).write_text(text)
     (broken / "generate_gt.py").write_text("raise SystemExit('generator failure')\n")
-    registry = TaskRegistry([tasks], include_builtin=False)
-    specs = plan_episodes(["demo.line_fit"], ["B1", "B3"], [0, 1]) + [EpisodeSpec("demo.broken_fit", "B3", 0)]
-    agents = iter([OracleAgent(registry), NullAgent()] + [OracleAgent(registry) for _ in range(4)])  # one retry
+    hidden = tasks / "demo" / "hidden_fit"
+    shutil.copytree(tasks / "demo" / "line_fit", hidden)
+    for name in ("task_meta.yaml", "task_eval.yaml", "generate_gt.py"):
+        (hidden / name).write_text((hidden / name).read_text().replace("demo.line_fit", "demo.hidden_fit"))
+    cache = InstanceCache(root / "cache")
+    hidden_task = TaskRegistry([tasks], include_builtin=False).get("demo.hidden_fit")
+    generated, _ = cache.get(hidden_task, sample_params(hidden_task, 0))
+    private = root / "instances" / "demo.hidden_fit__seed42"
+    shutil.copytree(generated.path, private, ignore=shutil.ignore_patterns("reference"))
+    registry = TaskRegistry([tasks], [root / "instances"], include_builtin=False)
+    specs = plan_episodes(["demo.line_fit"], ["B1", "B3"], [0, 1]) + [
+        EpisodeSpec("demo.broken_fit", "B3", 0),
+        EpisodeSpec("demo.hidden_fit", "B3", 0),
+    ]
+    agents = iter([OracleAgent(registry), NullAgent()] + [OracleAgent(registry) for _ in range(5)])  # one retry
     run_batch(
         specs,
         lambda: next(agents),
         root / "run",
         registry=registry,
         show_progress=False,
-        env_kwargs={"instance_cache": InstanceCache(root / "cache")},
+        env_kwargs={"instance_cache": cache},
         agent_config={"name": "oracle"},
     )
     return root / "run"
@@ -58,7 +71,15 @@ def _csv(path: Path) -> list[dict[str, str]]:
 
 def test_layout(mixed_run: Path):
     assert (mixed_run / "run_metadata.json").is_file()
-    assert len(list((mixed_run / "results").glob("*.json"))) == 5
+    assert len(list((mixed_run / "results").glob("*.json"))) == 6
+    # every episode that wrote outputs keeps them beside its result (not the null agent nor the infra error)
+    assert len(list((mixed_run / "results").glob("*.outputs"))) == 4
+    null = next(
+        doc
+        for doc in (json.loads(p.read_text()) for p in (mixed_run / "results").glob("*.json"))
+        if doc["agent_name"] == "null"
+    )
+    assert null["agent_output"]["persisted_outputs"]["dir"] is None  # the official "no outputs" record
     for name in ("batch_overview", "task_scoreboard", "task_level_long"):
         for suffix in ("json", "csv", "md"):
             assert (mixed_run / "batch_records" / f"{name}.{suffix}").is_file()
@@ -68,8 +89,8 @@ def test_layout(mixed_run: Path):
 def test_official_loader_reads_every_result(mixed_run: Path):
     groups = load_grouped_results(mixed_run / "results")
     results = [r for group in groups for r in group.results]
-    assert len(results) == 5
-    assert {r.task_id for r in results} == {"demo.line_fit", "demo.broken_fit"}
+    assert len(results) == 6
+    assert {r.task_id for r in results} == {"demo.line_fit", "demo.broken_fit", "demo.hidden_fit"}
 
 
 def test_means_match_the_official_batch_records(mixed_run: Path, tmp_path: Path):
@@ -115,6 +136,9 @@ def test_infra_errors_are_counted_not_averaged(mixed_run: Path):
         r["agent_name"]: r for r in json.loads((mixed_run / "batch_records" / "batch_overview.json").read_text())
     }
     assert overview["oracle"]["infra_errors"] == 1 and overview["oracle"]["n_scored"] == 3
+    assert overview["oracle"]["produced"] == 1 and overview["null"]["produced"] == 0
+    assert ours["demo.hidden_fit"]["produced"] == "1" and ours["demo.hidden_fit"]["infra_errors"] == "0"
+    assert ours["demo.hidden_fit"]["mean_score"] == ""  # produced, not scored: never in a mean
     assert overview["null"]["overall_mean_score"] == "0.0"
     assert ours["demo.line_fit"]["mean_score"] == "100.0"
 

@@ -11,6 +11,8 @@ import typer
 from asibench_env.cli.docker import image_app, sandbox_app
 from asibench_env.cli.report import report
 from asibench_env.cli.run import run
+from asibench_env.cli.score import score
+from asibench_env.cli.submission import submission_app
 from asibench_env.cli.tasks import tasks_app
 
 app = typer.Typer(
@@ -21,6 +23,8 @@ app = typer.Typer(
 )
 app.command()(run)
 app.command()(report)
+app.command()(score)
+app.add_typer(submission_app, name="submission")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")

@@ -152,6 +152,13 @@ def print_outcome(console: Console, outcome: BatchOutcome, out: Path, *, planned
     infra = sum(r.status == "infra_error" for r in results)
     if infra:
         console.print(f"[yellow]{infra} episode(s) ended in infra_error (excluded from means); see {out}/results[/]")
+    produced = sum(r.status == "produced" for r in results)
+    if produced:
+        console.print(
+            f"{produced} episode(s) produced outputs on instances without reference files (not scored; kept in "
+            f"{out}/results): `asibench-env submission build {out}` for seed42, "
+            f"`asibench-env score {out} --instances-dir DIR` once references are available"
+        )
     costs = [r.cost_usd for r in results if r.cost_usd is not None]
     if costs:
         console.print(f"Cost: ${sum(costs):.4f} in all, ${sum(costs) / len(costs):.4f} per episode")

@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-EpisodeStatus = Literal["scored", "agent_error", "infra_error"]
+EpisodeStatus = Literal["scored", "produced", "agent_error", "infra_error"]
+"""``produced``: the outputs were collected and kept but not scored (the instance has no reference
+files here, e.g. the private seed42 split); it has no score and stays out of every mean."""
 EndReason = Literal["submit", "max_steps", "wall_time", "budget", "infra_error", "agent_error", "closed"]
 
 
@@ -30,7 +32,7 @@ class EpisodeResult(BaseModel):
     status: EpisodeStatus
     end_reason: EndReason
     final_score: float | None
-    """0-100, or None when the episode could not be scored (infra_error)."""
+    """0-100, or None when the episode was not scored (infra_error, produced)."""
     max_possible_score: float = 100.0
     gates_passed: bool = False
     hard_gates_passed: bool = False
@@ -45,6 +47,10 @@ class EpisodeResult(BaseModel):
     artifacts: list[ArtifactRecord] = Field(default_factory=list)
     refused_outputs: dict[str, str] = Field(default_factory=dict)
     missing_outputs: list[str] = Field(default_factory=list)
+    outputs_dir: str | None = None
+    """The host folder holding the collected copy of the declared outputs (``artifacts`` lists its
+    files), kept by the env until its next reset (or until it is garbage collected); None when nothing
+    was collected. Never written to result files or Parquet: the runs layer persists the files."""
     sandbox: dict[str, Any] = Field(default_factory=dict)
     input_tokens: int | None = None
     output_tokens: int | None = None

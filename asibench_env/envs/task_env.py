@@ -8,6 +8,7 @@ import logging
 import shutil
 import tempfile
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -105,6 +106,8 @@ class AsiBenchEnv(gym.Env[str, str]):
         self._last_result: EpisodeResult | None = None
         self._reset_time_s = 0.0
         self._instance_was_cached = False
+        self._outputs_dir: Path | None = None
+        self._outputs_finalizer: weakref.finalize | None = None
 
     # ----------------------------------------------------------------- public helpers
     def tool_specs(self, fmt: ToolFormat = "openai") -> list[dict[str, Any]]:
@@ -120,6 +123,15 @@ class AsiBenchEnv(gym.Env[str, str]):
     def instance(self) -> InstanceRef | None:
         """The current (or last) episode's task instance; None before the first reset."""
         return self._instance
+
+    @property
+    def outputs_dir(self) -> Path | None:
+        """The host folder with the last episode's collected outputs (None before an episode ends).
+
+        It is kept after the episode ends and after :meth:`close`, so a runner can persist the files;
+        the next :meth:`reset` (or the env's garbage collection) removes it.
+        """
+        return self._outputs_dir
 
     @property
     def last_result(self) -> EpisodeResult | None:
@@ -152,6 +164,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         started = time.perf_counter()
         options = dict(options or {})
         self._close_sandbox()
+        self._discard_outputs()
         self._episode_level = normalize_level(options.get("level", self.level))
         instance_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self._instance, self._instance_was_cached = self._choose_instance(instance_seed, options)
@@ -193,7 +206,9 @@ class AsiBenchEnv(gym.Env[str, str]):
             step, where it is ``final_score / 100``; ``terminated`` when a tool ends the episode
             (``submit``), ``truncated`` when the step or wall-time budget runs out. The last step's info
             holds the whole :class:`~asibench_env.envs.episode.EpisodeResult` (also as ``info["episode"]``);
-            an infrastructure failure ends the episode with status ``infra_error`` and no score.
+            an infrastructure failure ends the episode with status ``infra_error`` and no score; an
+            instance without reference files (private split) ends ``produced``, unscored, its outputs
+            kept in ``info["outputs_dir"]`` until the next reset.
 
         Raises:
             RuntimeError: the episode is over, or :meth:`reset` was never called.
@@ -234,7 +249,11 @@ class AsiBenchEnv(gym.Env[str, str]):
         return "\n\n".join(self._transcript)
 
     def close(self) -> None:
-        """Close the sandbox (an unfinished episode is abandoned, unscored); the env may be reset again."""
+        """Close the sandbox (an unfinished episode is abandoned, unscored); the env may be reset again.
+
+        The last episode's collected outputs (:attr:`outputs_dir`) stay until the next reset or until the
+        env is garbage collected, so a runner that closes the env can still persist them.
+        """
         self._close_sandbox()
         self._done = True
         super().close()
@@ -319,47 +338,55 @@ class AsiBenchEnv(gym.Env[str, str]):
                 error=infra_error,
                 wall_time_s=time.monotonic() - self._started,
             )
-        if not self._instance.has_reference:
+        self._discard_outputs()
+        pred_dir = Path(tempfile.mkdtemp(prefix="asibench-outputs-"))
+        self._outputs_dir = pred_dir
+        self._outputs_finalizer = weakref.finalize(self, shutil.rmtree, str(pred_dir), True)
+        assert self._sandbox is not None
+        try:
+            report = self._sandbox.collect([spec.name for spec in self.task.outputs], pred_dir)
+        except SandboxError as exc:
+            self._discard_outputs()
             return EpisodeResult(
                 **base,
                 status="infra_error",
+                end_reason="infra_error",
+                final_score=None,
+                error=f"collecting outputs failed: {exc}",
+                wall_time_s=time.monotonic() - self._started,
+            )
+        collected = {
+            "artifacts": [
+                ArtifactRecord(path=f.path, size=f.size, sha256=_sha256(pred_dir / f.path)) for f in report.collected
+            ],
+            "refused_outputs": dict(report.refused),
+            "missing_outputs": list(report.missing),
+            "outputs_dir": str(pred_dir),
+        }
+        wall = time.monotonic() - self._started
+        if not self._instance.has_reference:
+            return EpisodeResult(
+                **base,
+                **collected,
+                status="produced",
                 end_reason=reason,
                 final_score=None,
                 error=f"instance {self._instance.instance_id} has no reference/ folder (private split): "
-                "it cannot be scored locally",
-                wall_time_s=time.monotonic() - self._started,
+                "its outputs are kept for official scoring, not scored here",
+                wall_time_s=wall,
             )
-        pred_dir = Path(tempfile.mkdtemp(prefix="asibench-pred-"))
-        try:
-            assert self._sandbox is not None
-            try:
-                report = self._sandbox.collect([spec.name for spec in self.task.outputs], pred_dir)
-            except SandboxError as exc:
-                return EpisodeResult(
-                    **base,
-                    status="infra_error",
-                    end_reason="infra_error",
-                    final_score=None,
-                    error=f"collecting outputs failed: {exc}",
-                    wall_time_s=time.monotonic() - self._started,
-                )
-            artifacts = [
-                ArtifactRecord(path=f.path, size=f.size, sha256=_sha256(pred_dir / f.path)) for f in report.collected
-            ]
-            wall = time.monotonic() - self._started
-            score = score_outputs(
-                self.task.evaluation,
-                pred_dir,
-                self._instance.reference_dir,
-                dict(self._instance.params),
-                prompt_level=self._episode_level,
-                task_dir=self.task.task_dir,
-                timeout_s=self.scoring_timeout_s,
-            )
-        finally:
-            shutil.rmtree(pred_dir, ignore_errors=True)
+        score = score_outputs(
+            self.task.evaluation,
+            pred_dir,
+            self._instance.reference_dir,
+            dict(self._instance.params),
+            prompt_level=self._episode_level,
+            task_dir=self.task.task_dir,
+            timeout_s=self.scoring_timeout_s,
+        )
         return EpisodeResult(
             **base,
+            **collected,
             status="scored",
             end_reason=reason,
             final_score=float(score.final_score),
@@ -372,10 +399,13 @@ class AsiBenchEnv(gym.Env[str, str]):
             score_error=score.error,
             wall_time_s=wall,
             scoring_time_s=score.duration_s,
-            artifacts=artifacts,
-            refused_outputs=dict(report.refused),
-            missing_outputs=list(report.missing),
         )
+
+    def _discard_outputs(self) -> None:
+        finalizer, self._outputs_finalizer = getattr(self, "_outputs_finalizer", None), None
+        self._outputs_dir = None
+        if finalizer is not None:
+            finalizer()  # removes the folder now (once)
 
     def _close_sandbox(self) -> None:
         sandbox, self._sandbox = getattr(self, "_sandbox", None), None

@@ -55,7 +55,10 @@ def _spec_key(task_id: str, level: str, seed: int | None) -> tuple[str, str, int
 
 
 def finished_specs(out_dir: Path) -> set[tuple[str, str, int | None]]:
-    """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error."""
+    """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error.
+
+    A ``produced`` episode (outputs kept, not scored here) is done; ``asibench-env score`` scores it later.
+    """
     done = set()
     for path in (Path(out_dir) / "results").glob("*.json"):
         try:
@@ -124,8 +127,10 @@ class _Board:
             self.outcome.agent_names.append(agent_name)
             scored = [r.final_score for r in self.outcome.results if r.final_score is not None]
             errors = sum(r.status == "infra_error" for r in self.outcome.results)
+            produced = sum(r.status == "produced" for r in self.outcome.results)
             mean = f"mean {sum(scored) / len(scored):.1f}" if scored else "mean -"
-            self.progress.update(self.bar, advance=1, status=f"{mean}  infra errors {errors}")
+            kept = f"  produced {produced}" if produced else ""
+            self.progress.update(self.bar, advance=1, status=f"{mean}  infra errors {errors}{kept}")
 
 
 def run_batch(

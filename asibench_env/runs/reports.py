@@ -1,7 +1,8 @@
 """Batch records in the ASI-Bench layout: batch_overview, task_scoreboard, task_level_long (.json, .csv, .md).
 
-Means are over scored episodes only; episodes that ended in ``infra_error`` are counted in their own
-column and never enter a mean. A value that has no scored episode behind it is empty, never 0.0.
+Means are over scored episodes only; episodes that ended in ``infra_error`` and ``produced`` episodes
+(outputs kept, not scored here) are counted in their own columns and never enter a mean. A value that
+has no scored episode behind it is empty, never 0.0.
 """
 
 from __future__ import annotations
@@ -41,8 +42,21 @@ class EpisodeSummary(BaseModel):
 
     @property
     def scored(self) -> bool:
-        """Whether the episode counts in means (infrastructure errors never do)."""
-        return self.status != "infra_error" and self.final_score is not None
+        """Whether the episode counts in means (infrastructure errors and produced episodes never do)."""
+        return self.status not in ("infra_error", "produced") and self.final_score is not None
+
+    @property
+    def produced(self) -> bool:
+        """Whether the episode's outputs were kept for scoring elsewhere (no reference files here)."""
+        return self.status == "produced"
+
+
+def _infra_errors(rows: list[EpisodeSummary]) -> int:
+    return sum(1 for e in rows if not e.scored and not e.produced)
+
+
+def _produced(rows: list[EpisodeSummary]) -> int:
+    return sum(1 for e in rows if e.produced)
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -86,7 +100,8 @@ def build_tables(episodes: Iterable[EpisodeSummary], generated_at: str | None = 
                 "n_tasks": len({e.task_id for e in rows}),
                 "n_instances": len(rows),
                 "n_scored": len(scored),
-                "infra_errors": len(rows) - len(scored),
+                "infra_errors": _infra_errors(rows),
+                "produced": _produced(rows),
                 "overall_mean_score": _fmt(_mean([e.final_score for e in scored])),  # type: ignore[misc]
                 "hard_gate_failures": sum(1 for e in scored if not e.hard_gates_passed),
                 "soft_gate_warnings": sum(
@@ -110,7 +125,8 @@ def build_tables(episodes: Iterable[EpisodeSummary], generated_at: str | None = 
                     **identity,
                     "task_id": task_id,
                     "n_instances": len(task_rows),
-                    "infra_errors": len(task_rows) - len(scores),
+                    "infra_errors": _infra_errors(task_rows),
+                    "produced": _produced(task_rows),
                     "mean_score": _fmt(_mean(scores)),  # type: ignore[arg-type]
                     "min_score": _fmt(min(scores) if scores else None),  # type: ignore[type-var]
                     "max_score": _fmt(max(scores) if scores else None),  # type: ignore[type-var]
@@ -131,7 +147,8 @@ def build_tables(episodes: Iterable[EpisodeSummary], generated_at: str | None = 
                         "task_id": task_id,
                         "prompt_level": level,
                         "n_instances": len(level_rows),
-                        "infra_errors": len(level_rows) - len(scored_level),
+                        "infra_errors": _infra_errors(level_rows),
+                        "produced": _produced(level_rows),
                         "mean_score": _fmt(_mean([e.final_score for e in scored_level])),  # type: ignore[misc]
                         "gates_pass_rate": _fmt(_mean([1.0 if e.hard_gates_passed else 0.0 for e in scored_level]), 3),
                         "mean_cost_usd": _fmt(_mean([e.cost_usd for e in level_rows if e.cost_usd is not None]), 6),

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import shutil
+import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from asibench_env.atomic import write_json_atomic
-from asibench_env.envs.episode import EpisodeResult
+from asibench_env.envs.episode import ArtifactRecord, EpisodeResult
+
+logger = logging.getLogger(__name__)
 
 RESULT_SCHEMA_VERSION = 1
 
 # The official loader reads ``status`` as its run status (completed, failed, timeout, ...); our own
-# episode status (scored, agent_error, infra_error) travels in ``episode_status``.
-_OFFICIAL_STATUS = {"scored": "completed", "agent_error": "failed", "infra_error": "failed"}
+# episode status (scored, produced, agent_error, infra_error) travels in ``episode_status``. A produced
+# episode ran to its end like an official produce-only run: ``completed``, with the unscored marker.
+_OFFICIAL_STATUS = {"scored": "completed", "produced": "completed", "agent_error": "failed", "infra_error": "failed"}
 
 
 def result_filename(instance_id: str, level: str) -> str:
@@ -20,10 +29,67 @@ def result_filename(instance_id: str, level: str) -> str:
     return f"{instance_id}__{level.lower()}.json"
 
 
+def outputs_dirname(instance_id: str, level: str) -> str:
+    """``<base>.outputs``: the folder beside ``<base>.json`` holding the episode's persisted outputs."""
+    return f"{Path(result_filename(instance_id, level)).stem}.outputs"
+
+
+def official_sandbox(sandbox: dict[str, Any]) -> dict[str, Any]:
+    """The sandbox provenance of a result: ours, plus the official keys for a Docker sandbox.
+
+    The official seed42 submission rules accept only results run in a container whose isolation is
+    enforced (fail closed: the episode fails rather than run with less) and whose image is named; our
+    Docker backend is that. Other backends keep our keys only (``backend``, ``level``, ...).
+    """
+    out = dict(sandbox)
+    details = sandbox.get("details") or {}
+    if sandbox.get("backend") == "docker" and sandbox.get("level") == "container":
+        identity = details.get("image_digest") or details.get("image_id") or details.get("image")
+        out.update(effective_mode="os", enforcement_status="fail_closed", verification_status="docker_container")
+        if identity:
+            out["image_identity"] = identity
+    return out
+
+
+def persisted_manifest(result: EpisodeResult, outputs_present: bool) -> dict[str, Any] | None:
+    """``agent_output.persisted_outputs`` as the official runner writes it.
+
+    ``{"dir": "<base>.outputs", "files": [{"path", "sha256", "bytes"} | {"path", "missing": true}]}``;
+    ``dir`` is None when no declared output was kept; None (the key left out) when the episode
+    collected nothing at all (an infrastructure failure before collection).
+    """
+    files: list[dict[str, Any]] = [{"path": a.path, "sha256": a.sha256, "bytes": a.size} for a in result.artifacts]
+    files += [{"path": name, "missing": True} for name in result.missing_outputs]
+    refused = result.refused_outputs.items()
+    files += [{"path": name, "missing": True, "reason": f"refused: {why}"} for name, why in refused]
+    if not files:
+        return None
+    has_dir = outputs_present and bool(result.artifacts)
+    return {"dir": outputs_dirname(result.instance_id, result.prompt_level) if has_dir else None, "files": files}
+
+
 def result_document(
-    result: EpisodeResult, agent_name: str, attempt: int = 1, agent_config: dict[str, Any] | None = None
+    result: EpisodeResult,
+    agent_name: str,
+    attempt: int = 1,
+    agent_config: dict[str, Any] | None = None,
+    *,
+    outputs_present: bool = False,
 ) -> dict[str, Any]:
-    """The JSON document for one episode."""
+    """The JSON document for one episode (``outputs_present``: its outputs folder is beside it)."""
+    agent_output: dict[str, Any] = {
+        "code_files": [a.path for a in result.artifacts if a.path.endswith(".py")],
+        "data_files": [a.path for a in result.artifacts if not a.path.endswith(".py")],
+        "artifacts": [a.model_dump() for a in result.artifacts],
+        "refused_outputs": result.refused_outputs,
+        "missing_outputs": result.missing_outputs,
+        "log": "",
+        "error_message": result.error,
+        "status": _OFFICIAL_STATUS[result.status],
+    }
+    manifest = persisted_manifest(result, outputs_present)
+    if manifest is not None:
+        agent_output["persisted_outputs"] = manifest
     return {
         "result_schema_version": RESULT_SCHEMA_VERSION,
         "instance_id": result.instance_id,
@@ -58,24 +124,15 @@ def result_document(
         },
         "provenance": {
             "harness": "asibench-env",
-            "sandbox": result.sandbox,
+            "sandbox": official_sandbox(result.sandbox),
             "agent_config": agent_config or {},
         },
-        "agent_output": {
-            "code_files": [a.path for a in result.artifacts if a.path.endswith(".py")],
-            "data_files": [a.path for a in result.artifacts if not a.path.endswith(".py")],
-            "artifacts": [a.model_dump() for a in result.artifacts],
-            "refused_outputs": result.refused_outputs,
-            "missing_outputs": result.missing_outputs,
-            "log": "",
-            "error_message": result.error,
-            "status": _OFFICIAL_STATUS[result.status],
-        },
+        "agent_output": agent_output,
     }
 
 
 def _unscored(result: EpisodeResult) -> dict[str, Any]:
-    """The official marker for a result that must stay out of every mean (here: an infrastructure failure)."""
+    """The official marker for a result that must stay out of every mean (an infra error, a produced episode)."""
     return {
         "scorer_name": "unscored_submission",
         "score": 0.0,
@@ -86,6 +143,120 @@ def _unscored(result: EpisodeResult) -> dict[str, Any]:
     }
 
 
+def result_from_document(doc: dict[str, Any]) -> EpisodeResult:
+    """An episode's result read back from its result file (the inverse of :func:`result_document`)."""
+    agent_output = doc.get("agent_output") or {}
+    cost = doc.get("cost") or {}
+    unscored = doc.get("final_score") is None
+    provenance = doc.get("provenance") or {}
+    return EpisodeResult(
+        task_id=doc["task_id"],
+        task_version=doc.get("task_version") or "",
+        instance_id=doc["instance_id"],
+        prompt_level=str(doc["prompt_level"]).upper(),
+        seed=doc.get("seed"),
+        parameters=doc.get("parameters") or {},
+        status=doc.get("episode_status", "scored"),
+        end_reason=doc.get("end_reason") or "submit",
+        final_score=doc.get("final_score"),
+        max_possible_score=doc.get("max_possible_score", 100.0),
+        gates_passed=bool(doc.get("gates_passed")),
+        hard_gates_passed=bool(doc.get("hard_gates_passed")),
+        soft_gate_failures=doc.get("soft_gate_failures") or 0,
+        gate_results=doc.get("gate_results") or [],
+        score_results=[] if unscored else doc.get("score_results") or [],
+        score_error=doc.get("score_error"),
+        error=doc.get("error"),
+        steps=doc.get("steps") or 0,
+        wall_time_s=doc.get("execution_time_seconds") or 0.0,
+        artifacts=[ArtifactRecord(**a) for a in agent_output.get("artifacts") or []],
+        refused_outputs=agent_output.get("refused_outputs") or {},
+        missing_outputs=agent_output.get("missing_outputs") or [],
+        sandbox={k: v for k, v in (provenance.get("sandbox") or {}).items()},
+        input_tokens=cost.get("input_tokens"),
+        output_tokens=cost.get("output_tokens"),
+        cost_usd=cost.get("estimated_cost_usd"),
+    )
+
+
+class OutputsError(OSError):
+    """A collected output is not the file the episode recorded (not a regular file, or other bytes)."""
+
+
+def _sha256_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy_regular(src: Path, dest: Path, expected: ArtifactRecord) -> None:
+    """Copy one regular file without following links, checking its size and hash."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(src, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OutputsError(f"output {expected.path} is not a regular file")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.dup(fd), "rb") as source, open(dest, "xb") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    finally:
+        os.close(fd)
+    out = os.open(dest, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        size, digest = os.fstat(out).st_size, _sha256_fd(out)
+    finally:
+        os.close(out)
+    if size != expected.size or digest != expected.sha256:
+        raise OutputsError(f"output {expected.path} changed after collection (size or sha256 differs)")
+
+
+def persist_outputs(results_dir: Path, result: EpisodeResult, source: Path) -> Path | None:
+    """Copy the episode's collected outputs (``artifacts``, read from ``source``) to ``<base>.outputs``.
+
+    The copy is built in a hidden folder beside it and renamed into place, replacing an older one, so a
+    reader sees the old folder or the whole new one. Only the recorded files are copied, as regular
+    files (no links followed) with the recorded size and sha256; a path that escapes the folder is
+    refused. Returns the folder, or None when there was nothing to keep (an old folder is removed).
+
+    Raises:
+        OutputsError: a file is not a regular file or not the recorded bytes.
+        OSError: the results folder cannot be written.
+    """
+    results_dir = Path(results_dir)
+    final = results_dir / outputs_dirname(result.instance_id, result.prompt_level)
+    if not result.artifacts:
+        _remove_tree(final)
+        return None
+    results_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=results_dir))
+    try:
+        for artifact in result.artifacts:
+            rel = Path(artifact.path)
+            if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+                raise OutputsError(f"output path {artifact.path!r} escapes the outputs folder")
+            _copy_regular(Path(source) / rel, staging / rel, artifact)
+        old = None
+        if final.exists() or final.is_symlink():
+            old = results_dir / f".{final.name}.old-{os.getpid()}-{id(staging)}"
+            os.rename(final, old)
+        os.rename(staging, final)
+        if old is not None:
+            _remove_tree(old)
+    except BaseException:
+        _remove_tree(staging)
+        raise
+    return final
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
 def write_result(
     results_dir: Path,
     result: EpisodeResult,
@@ -93,7 +264,28 @@ def write_result(
     attempt: int = 1,
     agent_config: dict[str, Any] | None = None,
 ) -> Path:
-    """Write one episode's result file and return its path."""
+    """Write one episode's result file (after its outputs folder) and return its path.
+
+    When ``result.outputs_dir`` holds the collected outputs they are persisted first (see
+    :func:`persist_outputs`); otherwise an outputs folder already beside the result (a rebuilt or
+    re-scored result) is kept and listed.
+    """
+    results_dir = Path(results_dir)
+    if result.outputs_dir is not None and Path(result.outputs_dir).is_dir():
+        try:
+            persist_outputs(results_dir, result, Path(result.outputs_dir))
+        except OSError as exc:  # OutputsError included: the episode cannot be trusted, nor scored later
+            logger.error("persisting the outputs of %s failed: %s", result.instance_id, exc)
+            result = result.model_copy(
+                update={
+                    "status": "infra_error",
+                    "final_score": None,
+                    "error": f"persisting outputs failed: {exc}",
+                    "artifacts": [],
+                }
+            )
+    outputs = results_dir / outputs_dirname(result.instance_id, result.prompt_level)
+    present = outputs.is_dir() and not outputs.is_symlink()
     path = results_dir / result_filename(result.instance_id, result.prompt_level)
-    write_json_atomic(path, result_document(result, agent_name, attempt, agent_config))
+    write_json_atomic(path, result_document(result, agent_name, attempt, agent_config, outputs_present=present))
     return path
