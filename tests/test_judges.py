@@ -17,7 +17,8 @@ from helpers import CLI, cli_env
 
 from asibench_env.agents.pricing import Usage
 from asibench_env.envs.episode import EpisodeResult
-from asibench_env.rewards import JudgeConfigError, JudgeSettings, needs_judge
+from asibench_env.rewards import JudgeConfigError, JudgeSettings, ScorerResult, judge_unavailable, needs_judge
+from asibench_env.rewards.judge import judge_totals
 from asibench_env.runs.runner import EpisodeSpec, run_episode
 
 TASK = "demo.judged_note"
@@ -120,6 +121,43 @@ def test_needs_judge_finds_judges_in_gates_scoring_and_composites():
     assert needs_judge({"gates": [{"scorer": "multimodal"}]})
     composite = {"scorer": "composite", "config": {"sub_scorers": [{"scorer": "llm_judge"}]}}
     assert needs_judge({"scoring": [{"scorer": "numerical"}, composite]})
+
+
+def test_which_official_results_mean_the_judge_was_unavailable():
+    unavailable = {"failure_kind": "evaluator_unavailable", "evaluator_unavailable": True, "error": "refused"}
+    down = ScorerResult(scorer_name="llm_judge", score=0, max_score=5, passed=False, details=unavailable)
+    assert judge_unavailable(down) == "llm_judge: refused"
+    parsed = {"individual_scores": ["PARSE_FAILED"], "parse_failures": 1}
+    assert (
+        judge_unavailable(ScorerResult(scorer_name="llm_judge", score=0, max_score=5, passed=False, details=parsed))
+        is None
+    )
+    nested = {"sub_results": [{"scorer": "multimodal", "details": unavailable}]}
+    assert judge_unavailable(ScorerResult(scorer_name="composite", score=0, max_score=5, passed=False, details=nested))
+    cli = {"score_sources": ["error"], "raw_responses": ["(agent error: no codex)"]}
+    agent = ScorerResult(scorer_name="agent_judge", score=0, max_score=5, passed=False, details=cli)
+    assert judge_unavailable(agent) == "agent_judge: its agent CLI could not run: (agent error: no codex)"
+    ran = {**cli, "score_sources": ["error", "score.json"]}
+    assert judge_unavailable(agent.model_copy(update={"details": ran})) is None
+
+    usage = {"calls": 2, "input_tokens": 10, "output_tokens": 4, "cost_usd": 0.5}
+    results = [
+        ScorerResult(scorer_name="llm_judge", score=1, max_score=5, passed=True, details={"judge_usage": usage}),
+        ScorerResult(
+            scorer_name="composite",
+            score=1,
+            max_score=5,
+            passed=True,
+            details={"sub_results": [{"scorer": "llm_judge", "details": {"judge_usage": {**usage, "cost_usd": None}}}]},
+        ),
+    ]
+    assert judge_totals(results) == {
+        "judge_calls": 4,
+        "judge_input_tokens": 20,
+        "judge_output_tokens": 8,
+        "judge_cost_usd": 0.5,
+    }
+    assert judge_totals(results[:0])["judge_calls"] is None
 
 
 # ---------------------------------------------------------------------- episodes

@@ -27,6 +27,10 @@ JUDGE_TIMEOUT_S = 900.0
 
 JUDGE_OPTIONS_HINT = "--judge-base-url URL --judge-api-key-env VAR [--judge-model NAME]"
 
+MODEL_JUDGES = frozenset({"llm_judge", "multimodal"})
+"""The judge scorers that call a model through litellm, and so the configured endpoint and model. The
+official ``agent_judge`` runs an agent CLI (codex, claude) named by the task instead."""
+
 _OPTION_OF_FIELD = {"base_url": "--judge-base-url", "api_key_env": "--judge-api-key-env"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -244,7 +248,7 @@ def run_judge_scorer(
     if name not in classes:
         raise LookupError(f"the installed asibench has no {name} scorer")
     config = dict(config)
-    if judge.settings.model is not None:
+    if judge.settings.model is not None and name in MODEL_JUDGES:
         config["model"] = judge.settings.model
     with judge.active():
         result = run_official_scorer(classes[name], pred_dir, ref_dir, config)
@@ -255,13 +259,20 @@ def run_judge_scorer(
 def judge_unavailable(result: ScorerResult | Mapping[str, Any]) -> str | None:
     """Why the judge behind a scorer result (composite parts included) could not be reached; None when it could.
 
-    The official judge scorers mark that case with ``failure_kind: evaluator_unavailable`` (and
-    ``evaluator_unavailable: true``) in the result's details.
+    The official model judges mark that case with ``failure_kind: evaluator_unavailable`` (and
+    ``evaluator_unavailable: true``) in the result's details. The official ``agent_judge`` marks each
+    run of its agent CLI in ``score_sources``; when every run failed to start or crashed (``error``),
+    no judge looked at the outputs, and that is reported here too.
     """
     data = result.model_dump() if isinstance(result, ScorerResult) else result
     details = data.get("details") or {}
+    name = data.get("scorer_name") or data.get("scorer")
     if details.get("failure_kind") == "evaluator_unavailable" or details.get("evaluator_unavailable") is True:
-        return f"{data.get('scorer_name') or data.get('scorer')}: {details.get('error') or data.get('message')}"
+        return f"{name}: {details.get('error') or data.get('message')}"
+    sources = details.get("score_sources")
+    if name == "agent_judge" and isinstance(sources, list) and sources and all(s == "error" for s in sources):
+        first = (details.get("raw_responses") or [data.get("message")])[0]
+        return f"agent_judge: its agent CLI could not run: {first}"
     for part in details.get("sub_results") or []:
         if isinstance(part, Mapping) and (reason := judge_unavailable(part)):
             return reason
