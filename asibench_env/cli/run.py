@@ -11,7 +11,14 @@ from rich.console import Console
 from asibench_env.agents.base import Describable
 from asibench_env.agents.registry import plugin_agents, registered_agents
 from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
-from asibench_env.cli.run_setup import build_agent, plan, print_outcome, sandbox_options, settings_from
+from asibench_env.cli.run_setup import (
+    build_agent,
+    judge_settings,
+    plan,
+    print_outcome,
+    sandbox_options,
+    settings_from,
+)
 from asibench_env.runs.batch import RunDirError, run_batch
 
 console = Console()
@@ -75,6 +82,15 @@ def run(
     allow_mixed: Annotated[
         bool, typer.Option("--allow-mixed", help="Resume a run written by another version.")
     ] = False,
+    judge_base_url: Annotated[
+        str | None,
+        _opt("Model judge: OpenAI-compatible server URL for the llm_judge, multimodal and agent_judge scorers."),
+    ] = None,
+    judge_model: Annotated[str | None, _opt("Model judge: model name, replacing the one the task names.")] = None,
+    judge_api_key_env: Annotated[
+        str | None, _opt("Model judge: environment variable holding its API key (required with --judge-base-url).")
+    ] = None,
+    judge_protocol: Annotated[str | None, _opt("Model judge: API protocol, openai or native. (default openai)")] = None,
     tasks_dir: TasksDirOpt = None,
     instances_dir: InstancesDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
@@ -104,14 +120,16 @@ def run(
         max_wall_time_s=max_wall_time,
         concurrency=concurrency,
     )
+    judge = judge_settings(judge_base_url, judge_api_key_env, judge_model, judge_protocol)
     registry = open_registry(tasks_dir, instances_dir)
     specs = plan(settings, registry, param_mode)
-    env_kwargs = {
+    env_kwargs: dict[str, Any] = {
         "sandbox": sandbox,
         "sandbox_options": sandbox_options(sandbox, image, warm_pool),
         "max_steps": settings.max_steps,
         "max_wall_time_s": settings.max_wall_time_s,
         "param_mode": param_mode,
+        "judge": judge,
     }
     make_agent, probe = build_agent(settings, registry)
     agent_config = {"name": settings.agent, **(probe.config() if isinstance(probe, Describable) else {})}

@@ -56,6 +56,11 @@ class EpisodeResult(BaseModel):
     output_tokens: int | None = None
     cost_usd: float | None = None
     """Token and dollar totals, when the agent calls a model."""
+    judge_calls: int | None = None
+    judge_input_tokens: int | None = None
+    judge_output_tokens: int | None = None
+    judge_cost_usd: float | None = None
+    """Model-judge usage while scoring (None when no judge ran); never part of the agent's ``cost_usd``."""
 
     @property
     def reward(self) -> float:

@@ -23,7 +23,7 @@ from asibench_env.envs.tools import Tool, ToolContext, ToolFormat, ToolRegistry,
 from asibench_env.envs.tools._format import format_listing
 from asibench_env.envs.tools.specs import render_specs
 from asibench_env.envs.workspace import build_seed_dir
-from asibench_env.rewards import score_outputs
+from asibench_env.rewards import JudgeSettings, score_outputs
 from asibench_env.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from asibench_env.sandbox.factory import open_sandbox
 from asibench_env.tasks.instances import InstanceCache, ParamMode, sample_params
@@ -46,6 +46,9 @@ class AsiBenchEnv(gym.Env[str, str]):
     task's scorer. ``terminated`` is set by a tool that ends the episode (``submit``); ``truncated``
     when the step or wall-time budget runs out (the outputs are still scored). A custom
     ``action_parser`` replaces the parsing; its calls are still checked against the tools.
+    ``judge`` (a :class:`~asibench_env.rewards.JudgeSettings`) serves the task's model-judge scorers
+    through the official ones; without it they score 0 with a message. An unreachable judge makes the
+    episode an ``infra_error``.
 
     Raises ``ValueError`` for a missing ``task_id``, a bad ``render_mode`` or duplicate tool names, and
     ``TypeError`` when ``tools`` holds something that is not a :class:`~asibench_env.envs.tools.Tool`.
@@ -72,6 +75,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         scoring_timeout_s: float = 120.0,
         instance_cache: InstanceCache | None = None,
         render_mode: str | None = None,
+        judge: JudgeSettings | None = None,
     ):
         if task_id is None:
             raise ValueError("task_id is required, e.g. gymnasium.make('asibench/Task-v0', task_id='physics.x')")
@@ -88,6 +92,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         self._tool_parser = make_parser(self.tools)
         self.parse_action: ActionParser = action_parser or self._tool_parser
         self.scoring_timeout_s = scoring_timeout_s
+        self.judge = judge
         self.instance_cache = instance_cache or InstanceCache()
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
@@ -383,7 +388,24 @@ class AsiBenchEnv(gym.Env[str, str]):
             prompt_level=self._episode_level,
             task_dir=self.task.task_dir,
             timeout_s=self.scoring_timeout_s,
+            judge=self.judge,
         )
+        judge_usage = score.model_dump(
+            include={"judge_calls", "judge_input_tokens", "judge_output_tokens", "judge_cost_usd"}
+        )
+        if score.infra_error is not None:  # the judge was unreachable: not a score of the outputs
+            return EpisodeResult(
+                **base,
+                **collected,
+                **judge_usage,
+                status="infra_error",
+                end_reason=reason,
+                final_score=None,
+                error=f"scoring failed: {score.infra_error}",
+                score_results=[r.model_dump() for r in score.score_results],
+                wall_time_s=wall,
+                scoring_time_s=score.duration_s,
+            )
         return EpisodeResult(
             **base,
             **collected,
@@ -399,6 +421,7 @@ class AsiBenchEnv(gym.Env[str, str]):
             score_error=score.error,
             wall_time_s=wall,
             scoring_time_s=score.duration_s,
+            **judge_usage,
         )
 
     def _discard_outputs(self) -> None:

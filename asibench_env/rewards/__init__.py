@@ -2,6 +2,7 @@
 
 from asibench_env.rewards.engine import evaluate
 from asibench_env.rewards.isolation import ScoringWorker, ScoringWorkerError, score_outputs
+from asibench_env.rewards.judge import JudgeConfigError, JudgeSettings, judge_unavailable, needs_judge
 from asibench_env.rewards.results import ScoreReport, ScorerResult
 from asibench_env.rewards.scorers import NATIVE_SCORERS
 from asibench_env.rewards.templates import resolve_templates
@@ -13,12 +14,16 @@ def list_native_scorers() -> list[str]:
 
 
 __all__ = [
+    "JudgeConfigError",
+    "JudgeSettings",
     "ScoreReport",
     "ScorerResult",
     "ScoringWorker",
     "ScoringWorkerError",
     "evaluate",
+    "judge_unavailable",
     "list_native_scorers",
+    "needs_judge",
     "resolve_templates",
     "score_outputs",
 ]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from asibench_env.rewards.custom import run_official_scorer, task_scorers
+from asibench_env.rewards.judge import JudgeRequest, judge_totals, judge_unavailable, no_judge_message, run_judge_scorer
 from asibench_env.rewards.results import ScoreReport, ScorerResult
 from asibench_env.rewards.scorers import JUDGE_SCORERS, NATIVE_SCORERS
 from asibench_env.rewards.templates import resolve_templates
@@ -28,10 +29,11 @@ def score_divisor(evaluation: dict[str, Any]) -> float:
 
 
 class ScorerSet:
-    """Finds a scorer by name: the task's custom scorers, then the native built-ins."""
+    """Finds a scorer by name: the task's custom scorers, the native built-ins, then the official judges."""
 
-    def __init__(self, task_dir: Path | None):
+    def __init__(self, task_dir: Path | None, judge: JudgeRequest | None = None):
         self.custom = task_scorers(Path(task_dir).resolve()) if task_dir else {}
+        self.judge = judge
 
     def run(self, name: str, pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
         """Run scorer ``name`` (the task's custom ones first, then the native ones) on one gate or scoring entry."""
@@ -42,7 +44,16 @@ class ScorerSet:
         if name in NATIVE_SCORERS:
             return NATIVE_SCORERS[name](pred_dir, ref_dir, config)
         if name in JUDGE_SCORERS:
-            raise LookupError(f"scorer {name} needs a model judge and is not available offline")
+            if self.judge is None:
+                return ScorerResult(
+                    scorer_name=name,
+                    score=0.0,
+                    max_score=config.get("weight", 1.0),
+                    passed=False,
+                    details={"judge_configured": False},
+                    message=no_judge_message(name),
+                )
+            return run_judge_scorer(name, pred_dir, ref_dir, config, self.judge)
         raise LookupError(f"unknown scorer {name!r}; native scorers: composite, {', '.join(NATIVE_SCORERS)}")
 
     def _composite(self, pred_dir: Path, ref_dir: Path, config: dict[str, Any]) -> ScorerResult:
@@ -127,12 +138,17 @@ def evaluate(
     *,
     prompt_level: str | None = None,
     task_dir: Path | None = None,
+    judge: JudgeRequest | None = None,
 ) -> ScoreReport:
-    """Score the outputs in ``pred_dir`` against ``ref_dir`` under a task's evaluation contract."""
+    """Score the outputs in ``pred_dir`` against ``ref_dir`` under a task's evaluation contract.
+
+    Judge scorers run through the official ones under ``judge``; without one they score 0 with a
+    message saying how to configure one. A judge that could not be reached sets ``infra_error``.
+    """
     started = time.perf_counter()
     pred_dir, ref_dir = Path(pred_dir), Path(ref_dir)
     level = prompt_level.lower() if prompt_level else None
-    scorers = ScorerSet(task_dir)
+    scorers = ScorerSet(task_dir, judge)
     gates, hard_ok, soft_failures = [], True, 0
     for gate in evaluation.get("gates", []) or []:
         result = _run_one(scorers, gate, pred_dir, ref_dir, parameters, level, 1.0)
@@ -162,5 +178,7 @@ def evaluate(
         soft_gate_failures=soft_failures,
         final_score=raw / divisor,
         max_possible_score=max_raw / divisor,
+        infra_error=next((reason for r in [*gates, *scores] if (reason := judge_unavailable(r))), None),
         duration_s=time.perf_counter() - started,
+        **judge_totals([*gates, *scores]),
     )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from asibench_env.errors import InfraError
+from asibench_env.rewards.judge import JUDGE_TIMEOUT_S, JudgeConfigError, JudgeRequest, JudgeSettings, needs_judge
 from asibench_env.rewards.results import ScoreReport
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -178,16 +179,29 @@ def score_outputs(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
     worker: ScoringWorker | None = None,
+    judge: JudgeSettings | None = None,
 ) -> ScoreReport:
     """Score in a child process on a copy of ``pred_dir``; 0 with the reason on failure.
 
     ``worker`` defaults to the process's :meth:`ScoringWorker.default`. A scorer that fails, hangs or
     crashes, and a worker that dies, give a 0 report with the reason, never an exception.
 
+    ``judge`` serves the evaluation's model-judge scorers: its key is read from its variable now and
+    sent with the request; the time limit is then at least :data:`JUDGE_TIMEOUT_S`. A judge that cannot
+    be reached (or whose key variable is unset) gives a report with ``infra_error`` set.
+
     Raises:
         ScoringWorkerError: the worker process could not even be started (an infrastructure failure).
     """
     started = time.perf_counter()
+    request: JudgeRequest | None = None
+    if judge is not None and needs_judge(evaluation):
+        timeout_s = max(float(timeout_s), JUDGE_TIMEOUT_S)
+        try:
+            request = JudgeRequest.for_scoring(judge)
+        except JudgeConfigError as exc:
+            failed = _failed(f"the model judge is not usable: {exc}", evaluation, started)
+            return failed.model_copy(update={"infra_error": failed.error})
     with tempfile.TemporaryDirectory(prefix="asibench-score-") as tmp:
         copy_dir = Path(tmp) / "outputs"
         try:
@@ -204,6 +218,7 @@ def score_outputs(
             "task_dir": str(task_dir) if task_dir else None,
             "timeout_s": float(timeout_s),
             "memory_bytes": memory_bytes,
+            "judge": request.payload() if request else None,
         }
         try:
             answer = (worker or ScoringWorker.default()).request(payload, float(timeout_s) + WORKER_GRACE_S)

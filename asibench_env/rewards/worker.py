@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from asibench_env.rewards.engine import evaluate
+from asibench_env.rewards.judge import JudgeRequest, official_judge_scorers
 
 
 def _run_child(request: dict[str, Any], write_fd: int) -> None:
@@ -40,6 +41,7 @@ def _run_child(request: dict[str, Any], write_fd: int) -> None:
             request["parameters"],
             prompt_level=request.get("prompt_level"),
             task_dir=Path(request["task_dir"]) if request.get("task_dir") else None,
+            judge=JudgeRequest.model_validate(request["judge"]) if request.get("judge") else None,
         )
         answer = {"ok": True, "report": json.loads(report.model_dump_json())}
     except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
@@ -71,6 +73,8 @@ def _read_all(read_fd: int, pid: int, timeout_s: float) -> tuple[bytes, bool]:
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
+    if request.get("judge"):
+        official_judge_scorers()  # imported once in the worker (seconds), so each child inherits them
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:

@@ -23,6 +23,7 @@ from asibench_env._version import __version__
 from asibench_env.agents.base import Agent, AsyncAgent
 from asibench_env.envs.episode import EpisodeResult
 from asibench_env.envs.task_env import AsiBenchEnv
+from asibench_env.rewards import JudgeSettings
 from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
 from asibench_env.runs.results import write_result
@@ -156,8 +157,10 @@ def run_batch(
         _drop_unfinished_trajectories(out_dir, done)
     todo = [s for s in specs if _spec_key(s.task_id, s.level, s.seed) not in done]
     requested = (env_kwargs or {}).get("sandbox", "local")
+    judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
+    judge_public = judge.public() if judge is not None else None
     if not (out_dir / "run_metadata.json").exists():
-        _write_metadata(out_dir, specs, registry, [], requested, agent_config)
+        _write_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public)
     run_id = uuid.uuid4().hex[:12]
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -229,7 +232,7 @@ def run_batch(
                     thread.join(0.2)
     outcome = board.outcome
     if outcome.results:
-        _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config)
+        _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public)
     rebuild_batch_records(out_dir)
     return outcome
 
@@ -260,6 +263,7 @@ def _write_metadata(
     results: list[EpisodeResult],
     requested: str,
     agent_config: dict[str, Any] | None,
+    judge: dict[str, Any] | None = None,
 ) -> None:
     isolation = next((r.sandbox for r in results if r.sandbox), {})
     sandbox = SandboxProvenance(
@@ -278,5 +282,6 @@ def _write_metadata(
             sandbox=sandbox,
             levels=sorted({s.level for s in specs}),
             seeds=sorted({s.seed for s in specs}),
+            judge=judge,
         ),
     )

@@ -45,6 +45,8 @@ class RunMetadata(BaseModel):
     sandbox: SandboxProvenance
     levels: list[str] = Field(default_factory=list)
     seeds: list[int] = Field(default_factory=list)
+    judge: dict[str, Any] | None = None
+    """The model judge's public settings (endpoint, model, protocol, key variable name; never the key)."""
 
 
 def _git(*args: str) -> str | None:
@@ -72,6 +74,7 @@ def collect_run_metadata(
     sandbox: SandboxProvenance,
     levels: list[str],
     seeds: list[int],
+    judge: dict[str, Any] | None = None,
 ) -> RunMetadata:
     """Metadata for a run; the git fields are set only when running from a checkout."""
     commit = _git("rev-parse", "HEAD") if (PACKAGE_DIR.parent / ".git").exists() else None
@@ -91,6 +94,7 @@ def collect_run_metadata(
         sandbox=sandbox,
         levels=levels,
         seeds=seeds,
+        judge=judge,
     )
 
 

@@ -267,6 +267,10 @@ def results_from_parquet(run_dir: Path) -> list[tuple[EpisodeResult, dict[str, A
             input_tokens=row["input_tokens"],
             output_tokens=row["output_tokens"],
             cost_usd=row["cost_usd"],
+            judge_calls=row.get("judge_calls"),
+            judge_input_tokens=row.get("judge_input_tokens"),
+            judge_output_tokens=row.get("judge_output_tokens"),
+            judge_cost_usd=row.get("judge_cost_usd"),
         )
         out.append((result, {"name": row["agent"], "model": row["model"]}))
     return out

@@ -122,6 +122,14 @@ def result_document(
             "total_tokens": result.input_tokens + (result.output_tokens or 0),
             "estimated_cost_usd": result.cost_usd,
         },
+        "judge_usage": None
+        if result.judge_calls is None
+        else {
+            "calls": result.judge_calls,
+            "input_tokens": result.judge_input_tokens,
+            "output_tokens": result.judge_output_tokens,
+            "estimated_cost_usd": result.judge_cost_usd,
+        },
         "provenance": {
             "harness": "asibench-env",
             "sandbox": official_sandbox(result.sandbox),

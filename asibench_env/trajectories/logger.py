@@ -196,6 +196,10 @@ class TrajectoryLogger(gym.Wrapper):
             "package_version": __version__,
             "artifacts": [a.model_dump() for a in result.artifacts],
             "finished_at": datetime.now(UTC),
+            "judge_calls": result.judge_calls,
+            "judge_input_tokens": result.judge_input_tokens,
+            "judge_output_tokens": result.judge_output_tokens,
+            "judge_cost_usd": result.judge_cost_usd,
         }
         step_rows = self._step_rows(
             {k: context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")}

@@ -80,6 +80,10 @@ EPISODES_SCHEMA = pa.schema(
             pa.list_(pa.struct([("path", pa.string()), ("size", pa.int64()), ("sha256", pa.string())])),
         ),
         pa.field("finished_at", pa.timestamp("us", tz="UTC")),
+        pa.field("judge_calls", pa.int64()),
+        pa.field("judge_input_tokens", pa.int64()),
+        pa.field("judge_output_tokens", pa.int64()),
+        pa.field("judge_cost_usd", pa.float64()),
     ],
     metadata=_META,
 )

@@ -20,6 +20,7 @@ NATIVE_SCORERS: dict[str, ScorerFn] = {
 }
 
 JUDGE_SCORERS = frozenset({"llm_judge", "agent_judge", "multimodal"})
-"""Scorers that call a model judge over the network; offline they score 0 with a clear message."""
+"""Scorers that call a model judge; they run through the official ones when a judge is configured
+(:mod:`asibench_env.rewards.judge`), else they score 0 with a message saying how to configure one."""
 
 __all__ = ["JUDGE_SCORERS", "NATIVE_SCORERS", "ScorerFn"]
