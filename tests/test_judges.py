@@ -230,13 +230,32 @@ def test_garbage_judge_reply_gets_the_official_parsers_verdict(make_env):
     assert result.final_score == pytest.approx(60.0) and result.judge_calls == 1
 
 
-def test_no_judge_scores_zero_with_a_message_naming_the_options(make_env):
-    result = _episode(make_env, None)
-    assert result.status == "scored" and result.final_score == pytest.approx(60.0)
-    entry = _judge_entry(result)
-    assert entry["score"] == 0.0 and entry["details"] == {"judge_configured": False}
-    assert "--judge-base-url" in entry["message"] and "--judge-api-key-env" in entry["message"]
-    assert result.judge_calls is None and result.judge_cost_usd is None
+def test_no_judge_is_produced_not_zero_and_scores_later(make_env, tmp_path: Path):
+    """Without a judge the outputs are kept (status produced, no score); `score --judge-*` scores them later."""
+    from asibench_env.runs.batch import run_batch
+    from asibench_env.runs.rescore import rescore_run
+
+    env = make_env(TASK)
+    result = run_episode(env, SolverAgent(), EpisodeSpec(TASK, "B1", 0))
+    assert result.status == "produced" and result.final_score is None
+    assert "--judge-base-url" in (result.error or "") and result.judge_calls is None
+
+    registry, cache = env.unwrapped.registry, env.unwrapped.instance_cache
+    out = tmp_path / "run"
+    outcome = run_batch(
+        [EpisodeSpec(TASK, "B1", 0)], SolverAgent, out, registry=registry, env_kwargs={"instance_cache": cache}
+    )
+    assert [r.status for r in outcome.results] == ["produced"]
+    reply = text_turn('{"score": 8, "reasoning": "states n and the mean"}')
+    with FakeModelServer([reply]) as server:
+        judge = JudgeSettings(base_url=server.base_url, api_key_env=KEY_ENV, model="scripted-judge")
+        rescored = rescore_run(out, registry, judge=judge, instance_cache=cache)
+    assert rescored.rescored == 1 and rescored.still_produced == 0
+    (scored,) = rescored.results
+    assert scored.status == "scored" and scored.final_score == pytest.approx(60.0 + 0.8 * JUDGE_WEIGHT)
+    assert scored.judge_calls == 1
+    doc = json.loads(next((out / "results").glob("*.json")).read_text())
+    assert doc["episode_status"] == "scored" and SECRET not in json.dumps(doc)
 
 
 # ---------------------------------------------------------------------- the command line

@@ -10,10 +10,18 @@ from rich.console import Console
 
 from asibench_env.agents.base import Describable
 from asibench_env.agents.registry import plugin_agents, registered_agents
-from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
+from asibench_env.cli.common import (
+    InstancesDirOpt,
+    JudgeApiKeyEnvOpt,
+    JudgeBaseUrlOpt,
+    JudgeModelOpt,
+    JudgeProtocolOpt,
+    TasksDirOpt,
+    judge_settings,
+    open_registry,
+)
 from asibench_env.cli.run_setup import (
     build_agent,
-    judge_settings,
     plan,
     print_outcome,
     sandbox_options,
@@ -82,15 +90,10 @@ def run(
     allow_mixed: Annotated[
         bool, typer.Option("--allow-mixed", help="Resume a run written by another version.")
     ] = False,
-    judge_base_url: Annotated[
-        str | None,
-        _opt("Model judge: OpenAI-compatible server URL for the llm_judge, multimodal and agent_judge scorers."),
-    ] = None,
-    judge_model: Annotated[str | None, _opt("Model judge: model name, replacing the one the task names.")] = None,
-    judge_api_key_env: Annotated[
-        str | None, _opt("Model judge: environment variable holding its API key (required with --judge-base-url).")
-    ] = None,
-    judge_protocol: Annotated[str | None, _opt("Model judge: API protocol, openai or native. (default openai)")] = None,
+    judge_base_url: JudgeBaseUrlOpt = None,
+    judge_model: JudgeModelOpt = None,
+    judge_api_key_env: JudgeApiKeyEnvOpt = None,
+    judge_protocol: JudgeProtocolOpt = None,
     tasks_dir: TasksDirOpt = None,
     instances_dir: InstancesDirOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,

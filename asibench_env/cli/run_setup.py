@@ -18,7 +18,6 @@ from asibench_env.agents.pricing import UnknownPriceError
 from asibench_env.agents.registry import AgentEntry, AgentSpecError, resolve_agent
 from asibench_env.agents.settings import AgentSettingsError, parse_options
 from asibench_env.cli.tables import score_table
-from asibench_env.rewards import JudgeConfigError, JudgeSettings
 from asibench_env.runs.baselines import BaselineConfig, BaselineError, load_baseline, with_overrides
 from asibench_env.runs.batch import BatchOutcome
 from asibench_env.runs.runner import EpisodeSpec, parse_seeds, plan_episodes
@@ -127,21 +126,6 @@ def build_agent(
         hint = f"agent {settings.agent!r} could not be built: {message}"
         raise typer.BadParameter(hint, param_hint="--agent") from exc
     return make, probe
-
-
-def judge_settings(
-    base_url: str | None, api_key_env: str | None, model: str | None, protocol: str | None
-) -> JudgeSettings | None:
-    """The model judge the ``--judge-*`` options describe (None without them), its key variable checked now.
-
-    Raises :class:`typer.BadParameter` naming the option to change.
-    """
-    if protocol is not None and base_url is None:
-        raise typer.BadParameter("--judge-protocol needs --judge-base-url URL", param_hint="--judge-base-url")
-    try:
-        return JudgeSettings.from_options(base_url, api_key_env, model, protocol or "openai")
-    except JudgeConfigError as exc:
-        raise typer.BadParameter(str(exc), param_hint=exc.option or "--judge-base-url") from exc
 
 
 def sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[str, object]:

@@ -23,7 +23,7 @@ from asibench_env.envs.tools import Tool, ToolContext, ToolFormat, ToolRegistry,
 from asibench_env.envs.tools._format import format_listing
 from asibench_env.envs.tools.specs import render_specs
 from asibench_env.envs.workspace import build_seed_dir
-from asibench_env.rewards import JudgeSettings, score_outputs
+from asibench_env.rewards import JudgeSettings, needs_judge, score_outputs
 from asibench_env.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from asibench_env.sandbox.factory import open_sandbox
 from asibench_env.tasks.instances import InstanceCache, ParamMode, sample_params
@@ -378,6 +378,17 @@ class AsiBenchEnv(gym.Env[str, str]):
                 final_score=None,
                 error=f"instance {self._instance.instance_id} has no reference/ folder (private split): "
                 "its outputs are kept for official scoring, not scored here",
+                wall_time_s=wall,
+            )
+        if self.judge is None and needs_judge(self.task.evaluation):
+            return EpisodeResult(
+                **base,
+                **collected,
+                status="produced",
+                end_reason=reason,
+                final_score=None,
+                error="this task's scorers call a model judge and none is configured: the outputs are kept; "
+                "score them with `asibench-env score RUN_DIR --judge-base-url URL --judge-api-key-env VAR`",
                 wall_time_s=wall,
             )
         score = score_outputs(
