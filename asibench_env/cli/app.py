@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import typer
 
 from asibench_env.cli.docker import image_app, sandbox_app
+from asibench_env.cli.instances import instances_app
 from asibench_env.cli.report import report
 from asibench_env.cli.run import run
 from asibench_env.cli.tasks import tasks_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(run)
 app.command()(report)
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(instances_app, name="instances")
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
 
