@@ -24,6 +24,7 @@ from ai4sci_bench.hf.pull import resolve_repo_id
 from helpers import CLI, cli_env
 
 from asibench_env.agents import NullAgent
+from asibench_env.cli import main
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.runs.runner import EpisodeSpec, run_episode
 from asibench_env.tasks.instances import InstanceCache, sample_params
@@ -225,15 +226,23 @@ def _hub_env(tmp_path: Path, endpoint: str) -> dict[str, str]:
     return env
 
 
-def _cli(tmp_path: Path, endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(tmp_path: Path, endpoint: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, "instances", *args],
-        env=_hub_env(tmp_path, endpoint),
+        env={**_hub_env(tmp_path, endpoint), **extra_env},
         capture_output=True,
         text=True,
         timeout=300,
         stdin=subprocess.DEVNULL,
     )
+
+
+def _in_process(capsys: pytest.CaptureFixture[str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in this process (for what never reaches the hub), captured like a subprocess."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["instances", *args])
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, int(stopped.value.code or 0), captured.out, captured.err)
 
 
 def _served(repo: DatasetRepo, instance_ids: set[str] | None = None) -> dict[str, bytes]:
@@ -263,7 +272,9 @@ def _one_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 # --------------------------------------------------------------------------- the tests
-def test_pull_public_split_then_run_an_episode_on_it(tmp_path: Path, hub: FakeHub, datasets: dict[str, DatasetRepo]):
+def test_pull_public_split_then_run_an_episode_on_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, hub: FakeHub, datasets: dict[str, DatasetRepo]
+):
     repo = datasets[resolve_repo_id("seed31415")]
     out = tmp_path / "seed31415"
     proc = _cli(tmp_path, hub.url, "pull", "--split", "seed31415", "--out", str(out))
@@ -305,14 +316,16 @@ def test_pull_public_split_then_run_an_episode_on_it(tmp_path: Path, hub: FakeHu
     assert not (tmp_path / "unused-cache").exists()  # nothing was generated: the pulled instance was used
 
     # the list command
-    listed = _cli(tmp_path, hub.url, "list", "--instances-dir", str(out))
+    listed = _in_process(capsys, "list", "--instances-dir", str(out))
     assert listed.returncode == 0, listed.stderr
     for task_id in TASKS:
         row = next(line for line in listed.stdout.splitlines() if task_id in line)
         assert " 1 " in row and "seed31415" in row and "yes" in row
 
 
-def test_pull_private_split_one_task(tmp_path: Path, hub: FakeHub, datasets: dict[str, DatasetRepo]):
+def test_pull_private_split_one_task(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, hub: FakeHub, datasets: dict[str, DatasetRepo]
+):
     repo = datasets[resolve_repo_id("seed42")]
     out = tmp_path / "seed42"
     proc = _cli(tmp_path, hub.url, "pull", "--split", "seed42", "--tasks", TASKS[1], "--out", str(out))
@@ -337,7 +350,7 @@ def test_pull_private_split_one_task(tmp_path: Path, hub: FakeHub, datasets: dic
     assert result.instance_id == refs[0].instance_id
     assert result.status == "infra_error" and "cannot be scored locally" in (result.error or "")
 
-    listed = _cli(tmp_path, hub.url, "list", "--instances-dir", str(out))
+    listed = _in_process(capsys, "list", "--instances-dir", str(out))
     row = next(line for line in listed.stdout.splitlines() if TASKS[1] in line)
     assert "seed42" in row and "no" in row and TASKS[0] not in listed.stdout
 
@@ -358,8 +371,8 @@ def test_pull_from_another_repository(tmp_path: Path, hub: FakeHub, datasets: di
     assert PullRecord.model_validate_json((out / PULL_RECORD_FILE).read_text()).repo_id == "test-org/mirror-seed31415"
 
 
-def test_unknown_split_is_a_usage_error(tmp_path: Path, hub: FakeHub):
-    proc = _cli(tmp_path, hub.url, "pull", "--split", "seed7", "--out", str(tmp_path / "x"))
+def test_unknown_split_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path, hub: FakeHub):
+    proc = _in_process(capsys, "pull", "--split", "seed7", "--out", str(tmp_path / "x"))
     assert proc.returncode == 2
     line = _one_line(proc)
     assert "unknown split 'seed7'" in line and "seed31415" in line and "seed42" in line and "--split" in line
@@ -387,8 +400,17 @@ def test_unreachable_endpoint(tmp_path: Path):
         proc = _cli(tmp_path, endpoint, "pull", "--split", "seed31415", *extra, "--out", str(tmp_path / "x"))
         assert proc.returncode == 1, proc.stderr
         line = _one_line(proc)
-        assert line.startswith("asibench-env instances pull: error: cannot reach the Hugging Face Hub at " + endpoint)
+        assert line.startswith(f"asibench-env instances pull: error: cannot reach the Hugging Face Hub at {endpoint} (")
+        assert "ConnectError" in line and "HF_ENDPOINT" in line
     assert not any((tmp_path / "x").glob("*__*"))
+
+
+def test_offline_mode_is_named(tmp_path: Path, hub: FakeHub):
+    count = len(hub.requests)
+    proc = _cli(tmp_path, hub.url, "pull", "--split", "seed42", "--out", str(tmp_path / "x"), HF_HUB_OFFLINE="1")
+    assert proc.returncode == 1
+    assert f"HF_HUB_OFFLINE is set: unset it to pull from {hub.url}" in _one_line(proc)
+    assert len(hub.requests) == count
 
 
 def test_a_task_the_dataset_does_not_have(tmp_path: Path, hub: FakeHub):
@@ -402,8 +424,10 @@ def test_a_task_the_dataset_does_not_have(tmp_path: Path, hub: FakeHub):
     assert not out.exists() or not any(out.iterdir())  # nothing downloaded
 
 
-def test_a_malformed_task_id_and_an_unknown_repository(tmp_path: Path, hub: FakeHub):
-    bad = _cli(tmp_path, hub.url, "pull", "--split", "seed42", "--tasks", "nodomain", "--out", str(tmp_path / "x"))
+def test_a_malformed_task_id_and_an_unknown_repository(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, hub: FakeHub
+):
+    bad = _in_process(capsys, "pull", "--split", "seed42", "--tasks", "nodomain", "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "must be '<domain>.<name>'" in _one_line(bad)
     missing = _cli(
         tmp_path, hub.url, "pull", "--split", "seed42", "--repo", "nobody/nothing", "--out", str(tmp_path / "y")
@@ -412,14 +436,14 @@ def test_a_malformed_task_id_and_an_unknown_repository(tmp_path: Path, hub: Fake
     assert f"no dataset nobody/nothing at {hub.url}" in _one_line(missing)
 
 
-def test_list_of_a_folder_without_a_pull_record(tmp_path: Path, hub: FakeHub):
+def test_list_of_a_folder_without_a_pull_record(capsys: pytest.CaptureFixture[str], tmp_path: Path, hub: FakeHub):
     out = tmp_path / "copy"
     assert (
         _cli(tmp_path, hub.url, "pull", "--split", "seed31415", "--tasks", TASKS[0], "--out", str(out)).returncode == 0
     )
     (out / PULL_RECORD_FILE).unlink()
-    listed = _cli(tmp_path, hub.url, "list", "--instances-dir", str(out))
+    listed = _in_process(capsys, "list", "--instances-dir", str(out))
     assert listed.returncode == 0
     assert "unknown" in next(line for line in listed.stdout.splitlines() if TASKS[0] in line)
-    nowhere = _cli(tmp_path, hub.url, "list", "--instances-dir", str(tmp_path / "nowhere"))
+    nowhere = _in_process(capsys, "list", "--instances-dir", str(tmp_path / "nowhere"))
     assert nowhere.returncode == 2 and "is not a directory" in _one_line(nowhere)

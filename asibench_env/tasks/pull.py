@@ -147,8 +147,12 @@ def _check_task_ids(task_ids: Sequence[str]) -> list[str]:
 
 
 def _unreachable(endpoint: str, exc: BaseException) -> PullError:
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    return PullError(f"cannot reach the Hugging Face Hub at {endpoint} ({type(exc).__name__}: {reason[:300]})")
+    cause = exc.__cause__ or exc  # the hub client wraps the connection error in LocalEntryNotFoundError
+    reason = " ".join(str(cause).split()) or type(cause).__name__
+    return PullError(
+        f"cannot reach the Hugging Face Hub at {endpoint} ({type(cause).__name__}: {reason[:300]}); "
+        "check the network, or set HF_ENDPOINT to a reachable hub or mirror"
+    )
 
 
 def _dataset_task_ids(api: HfApi, repo_id: str, revision: str, endpoint: str) -> set[str]:
@@ -202,6 +206,8 @@ def pull(
     except ValueError as exc:
         raise PullUsageError(str(exc), "--repo") from exc
     endpoint = hub_endpoint()
+    if hf_constants.is_offline_mode():
+        raise PullError(f"HF_HUB_OFFLINE is set: unset it to pull from {endpoint}")
     if task_ids:
         available = _dataset_task_ids(HfApi(token=resolve_token(token)), repo_id, revision, endpoint)
         missing = [t for t in task_ids if t not in available]
