@@ -371,6 +371,20 @@ def test_pull_from_another_repository(tmp_path: Path, hub: FakeHub, datasets: di
     assert PullRecord.model_validate_json((out / PULL_RECORD_FILE).read_text()).repo_id == "test-org/mirror-seed31415"
 
 
+def test_a_private_split_pull_keeps_no_references(tmp_path: Path, hub: FakeHub, capsys: pytest.CaptureFixture[str]):
+    """seed42 references stay private even when a mirror serves some; the other split's repo is refused."""
+    out = tmp_path / "private"
+    mirror = "test-org/mirror-seed31415"
+    proc = _cli(tmp_path, hub.url, "pull", "--split", "seed42", "--repo", mirror, "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "removed reference/ of 2 seed42 instance(s)" in proc.stdout
+    assert not list(out.glob("*/reference")) and len(list(out.glob("*__*/data"))) == 2
+    record = PullRecord.model_validate_json((out / PULL_RECORD_FILE).read_text())
+    assert record.split == "seed42" and not any(i.has_reference for i in record.instances)
+    wrong = _in_process(capsys, "pull", "--split", "seed42", "--repo", "seed31415", "--out", str(tmp_path / "w"))
+    assert wrong.returncode == 2 and "is the official seed31415 dataset, not seed42" in _one_line(wrong)
+
+
 def test_unknown_split_is_a_usage_error(capsys: pytest.CaptureFixture[str], tmp_path: Path, hub: FakeHub):
     proc = _in_process(capsys, "pull", "--split", "seed7", "--out", str(tmp_path / "x"))
     assert proc.returncode == 2

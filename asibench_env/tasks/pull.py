@@ -205,6 +205,9 @@ def pull(
         repo_id = resolve_repo_id(repo or chosen)
     except ValueError as exc:
         raise PullUsageError(str(exc), "--repo") from exc
+    for other in SPLITS:
+        if other != chosen and repo_id == resolve_repo_id(other):
+            raise PullUsageError(f"--repo {repo} is the official {other} dataset, not {chosen}", "--repo")
     endpoint = hub_endpoint()
     if hf_constants.is_offline_mode():
         raise PullError(f"HF_HUB_OFFLINE is set: unset it to pull from {endpoint}")
