@@ -27,7 +27,7 @@ from ai4sci_bench.branding import OFFICIAL_HF_REPO_ALIASES
 from ai4sci_bench.hf.pull import pull_instances, resolve_repo_id, resolve_token
 from huggingface_hub import HfApi
 from huggingface_hub import constants as hf_constants
-from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
+from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from asibench_env.atomic import write_text_atomic
@@ -155,6 +155,22 @@ def _unreachable(endpoint: str, exc: BaseException) -> PullError:
     )
 
 
+def _from_hub_client(exc: BaseException) -> bool:
+    return type(exc).__module__.split(".")[0] in ("huggingface_hub", "httpx", "httpx2")
+
+
+def _failure(endpoint: str, repo_id: str, out: Path | None, exc: Exception) -> Exception:
+    """One clear error for what went wrong talking to the hub or writing ``out``; other errors unchanged."""
+    if isinstance(exc, HfHubHTTPError):  # the hub answered, with an error (5xx, 401, 403, ...)
+        reason = " ".join(str(exc).split())[:300]
+        return PullError(f"the Hugging Face Hub at {endpoint} refused the request for {repo_id}: {reason}")
+    if _from_hub_client(exc):  # connection, timeout, or no snapshot (LocalEntryNotFoundError wraps the cause)
+        return _unreachable(endpoint, exc)
+    if isinstance(exc, OSError) and out is not None:
+        return PullError(f"cannot write the instances into {out}: {exc}")
+    return exc
+
+
 def _dataset_task_ids(api: HfApi, repo_id: str, revision: str, endpoint: str) -> set[str]:
     """Task ids with instances in the dataset (from the repository's file list, one request)."""
     try:
@@ -163,8 +179,8 @@ def _dataset_task_ids(api: HfApi, repo_id: str, revision: str, endpoint: str) ->
         raise PullError(f"no dataset {repo_id} at {endpoint} (or no access to it: set HF_TOKEN)") from exc
     except RevisionNotFoundError as exc:
         raise PullError(f"dataset {repo_id} at {endpoint} has no revision {revision!r}") from exc
-    except Exception as exc:  # the hub client's transport errors are not OSErrors: report them all alike
-        raise _unreachable(endpoint, exc) from exc
+    except Exception as exc:  # the hub client's transport errors are not OSErrors
+        raise _failure(endpoint, repo_id, None, exc) from exc
     found: set[str] = set()
     for sibling in info.siblings or []:
         parts = sibling.rfilename.split("/")
@@ -230,8 +246,8 @@ def pull(
         raise PullError(f"dataset {repo_id} at {endpoint} has no revision {revision!r}") from exc
     except ValueError as exc:
         raise PullUsageError(str(exc), "--tasks") from exc
-    except Exception as exc:  # LocalEntryNotFoundError (offline), HTTP and transport errors of the hub client
-        raise _unreachable(endpoint, exc) from exc
+    except Exception as exc:  # the hub client's errors, or a local disk error while copying
+        raise _failure(endpoint, repo_id, out, exc) from exc
 
     stripped: list[str] = []
     if chosen == "seed42":  # a mirror must not bring the private split's references onto this machine
