@@ -135,3 +135,30 @@ def test_downloaded_instances(tmp_path: Path, fixture_tasks_dir: Path):
     assert registry.instance(refs[0].instance_id).path == inst.resolve()
     shutil.rmtree(inst / "reference")
     assert not refs[0].has_reference
+
+
+def test_downloaded_instances_in_the_official_fixed_seed_layout(tmp_path: Path, fixture_tasks_dir: Path):
+    """seed42/seed31415 instances carry no instance_meta.json: parameters come from framework_task_info.json."""
+    root = tmp_path / "instances"
+    with_info = root / "demo.line_fit__seed42"
+    (with_info / "data").mkdir(parents=True)
+    (with_info / "prompt_b1.md").write_text("# task")
+    (with_info / "framework_task_info.json").write_text(json.dumps({"parameters": {"n_points": 50, "seed": 42}}))
+    bare = root / "demo.line_fit__seed7"
+    bare.mkdir()
+    (bare / "prompt_b3.md").write_text("# task")
+    (root / "demo.line_fit__empty").mkdir()  # neither data/ nor prompts: not an instance
+    (root / "notes__x").mkdir()  # not '<domain>.<name>__...'
+    (root / "notes__x" / "data").mkdir()
+    registry = TaskRegistry([fixture_tasks_dir], [root], include_builtin=False)
+    refs = {r.instance_id: r for r in registry.instances("demo.line_fit")}
+    assert sorted(refs) == ["demo.line_fit__seed42", "demo.line_fit__seed7"]
+    assert refs["demo.line_fit__seed42"].params == {"n_points": 50, "seed": 42}
+    assert refs["demo.line_fit__seed7"].params == {}
+    assert not any(r.has_reference for r in refs.values())
+    assert registry.instance_task_ids() == ["demo.line_fit"]
+    (with_info / "framework_task_info.json").write_text("{not json")
+    broken = TaskRegistry([fixture_tasks_dir], [root], include_builtin=False)
+    assert with_info in broken.errors and [r.instance_id for r in broken.instances("demo.line_fit")] == [
+        "demo.line_fit__seed7"
+    ]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import typer
 
 from asibench_env.cli.docker import image_app, sandbox_app
+from asibench_env.cli.instances import instances_app
 from asibench_env.cli.report import report
 from asibench_env.cli.run import run
 from asibench_env.cli.score import score
@@ -26,6 +27,7 @@ app.command()(report)
 app.command()(score)
 app.add_typer(submission_app, name="submission")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(instances_app, name="instances")
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
 

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import gymnasium as gym
 
@@ -22,11 +22,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EpisodeSpec:
-    """One episode to run: a task at a level with a seed."""
+    """One episode to run: a task at a level with a seed; optionally a given downloaded instance."""
 
     task_id: str
     level: str
     seed: int
+    instance_id: str | None = None
 
 
 def plan_episodes(task_ids: Iterable[str], levels: Iterable[str], seeds: Iterable[int]) -> list[EpisodeSpec]:
@@ -65,7 +66,7 @@ def _failed(
     return EpisodeResult(
         task_id=spec.task_id,
         task_version=env.task.version,
-        instance_id=instance.instance_id if instance else f"{spec.task_id}__seed{spec.seed}",
+        instance_id=instance.instance_id if instance else spec.instance_id or f"{spec.task_id}__seed{spec.seed}",
         prompt_level=spec.level,
         seed=spec.seed,
         parameters=dict(instance.params) if instance else {},
@@ -121,7 +122,10 @@ def run_episode(env: gym.Env, agent: Agent | AsyncAgent, spec: EpisodeSpec) -> E
     started = time.monotonic()
     steps = 0
     try:
-        observation, info = env.reset(seed=spec.seed, options={"level": spec.level})
+        options: dict[str, Any] = {"level": spec.level}
+        if spec.instance_id:
+            options["instance_id"] = spec.instance_id
+        observation, info = env.reset(seed=spec.seed, options=options)
     except (InfraError, OSError) as exc:  # every infrastructure failure derives from InfraError
         logger.warning("reset failed for %s: %s", spec, exc)
         return _record(env, _failed(spec, base, "infra_error", f"reset failed: {exc}", steps, started))

@@ -56,19 +56,64 @@ def task_dirs_under(root: Path) -> Iterable[Path]:
         yield task_dir
 
 
+INSTANCE_META_FILE = "instance_meta.json"
+FRAMEWORK_TASK_INFO_FILE = "framework_task_info.json"
+
+
+def is_instance_dir_name(name: str) -> bool:
+    """Whether a folder name is an official instance id, ``<domain>.<name>__<params/seed>``."""
+    task_part, sep, rest = name.partition("__")
+    return bool(sep and rest and "." in task_part and not name.startswith("."))
+
+
+def looks_like_instance(path: Path) -> bool:
+    """An instance folder of the official pulled layout: ``<task_id>__*`` holding data/ or prompts."""
+    return (
+        path.is_dir()
+        and is_instance_dir_name(path.name)
+        and ((path / "data").is_dir() or any(path.glob("prompt_b*.md")))
+    )
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError) as exc:
+        raise TaskFileError(path, f"is not valid JSON ({exc})", "pull or regenerate the instance again") from exc
+
+
 def read_instance(path: Path) -> InstanceRef:
-    """Describe one downloaded or generated instance directory."""
-    meta_path = path / "instance_meta.json"
+    """Describe one downloaded or generated instance directory.
+
+    Parameters come from ``instance_meta.json`` (generated and demo instances) or, in the official
+    fixed-seed datasets that ship none, from ``framework_task_info.json``'s ``parameters``; the task id
+    from the metadata or the folder name (``<task_id>__...``).
+    """
+    meta_path = path / INSTANCE_META_FILE
     meta = InstanceMeta()
     if meta_path.is_file():
         try:
-            meta = InstanceMeta.model_validate(json.loads(meta_path.read_text(encoding="utf-8")))
-        except (ValueError, OSError) as exc:
+            meta = InstanceMeta.model_validate(_read_json(meta_path))
+        except ValueError as exc:
             raise TaskFileError(
                 meta_path, f"is not valid instance metadata ({exc})", "regenerate the instance"
             ) from exc
+    params = dict(meta.params_used)
+    info_path = path / FRAMEWORK_TASK_INFO_FILE
+    if not params and info_path.is_file():
+        info = _read_json(info_path)
+        if isinstance(info, dict) and isinstance(info.get("parameters"), dict):
+            params = dict(info["parameters"])
     task_id = meta.task_id or path.name.split("__", 1)[0]
-    return InstanceRef(instance_id=path.name, task_id=task_id, path=path.resolve(), params=dict(meta.params_used))
+    return InstanceRef(instance_id=path.name, task_id=task_id, path=path.resolve(), params=params)
+
+
+def instance_dirs_under(root: Path) -> list[Path]:
+    """Instance folders below ``root``: any with an ``instance_meta.json`` (generated, demo), and the
+    official pulled layout, ``root/<task_id>__*/`` with data/ or prompts (no metadata file needed)."""
+    found = {p.parent for p in root.rglob(INSTANCE_META_FILE)}
+    found |= {p for p in root.iterdir() if looks_like_instance(p)} if root.is_dir() else set()
+    return sorted(found)
 
 
 class TaskRegistry:
@@ -116,11 +161,11 @@ class TaskRegistry:
     def _scan_instances(self) -> dict[str, list[InstanceRef]]:
         found: dict[str, list[InstanceRef]] = {}
         for root in self.instances_dirs:
-            for meta_path in sorted(root.rglob("instance_meta.json")):
+            for path in instance_dirs_under(root):
                 try:
-                    ref = read_instance(meta_path.parent)
+                    ref = read_instance(path)
                 except TaskFileError as exc:
-                    self.errors[meta_path.parent] = exc
+                    self.errors[path] = exc
                     continue
                 found.setdefault(ref.task_id, []).append(ref)
         return found
@@ -154,6 +199,10 @@ class TaskRegistry:
     def instances(self, task_id: str) -> list[InstanceRef]:
         """Downloaded instances of a task found under the instances directories."""
         return list(self._instances.get(task_id, []))
+
+    def instance_task_ids(self) -> list[str]:
+        """Ids of the tasks with downloaded instances, sorted (whether or not the task itself is known)."""
+        return sorted(self._instances)
 
     def instance(self, instance_id: str) -> InstanceRef:
         """The downloaded instance with this id; raises :class:`UnknownTaskError` when there is none."""
