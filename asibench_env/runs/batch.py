@@ -26,7 +26,7 @@ from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
 from asibench_env.runs.results import write_result
-from asibench_env.runs.runner import EpisodeSpec, run_episode
+from asibench_env.runs.runner import EpisodeSpec, run_episode, spec_key
 from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import TrajectoryLogger, load
 
@@ -50,11 +50,10 @@ class BatchOutcome:
     interrupted: bool = False
 
 
-def _spec_key(task_id: str, level: str, seed: int | None) -> tuple[str, str, int | None]:
-    return task_id, level.upper(), seed
+SpecKey = tuple[str, str, int | None, str | None]
 
 
-def finished_specs(out_dir: Path) -> set[tuple[str, str, int | None]]:
+def finished_specs(out_dir: Path) -> set[SpecKey]:
     """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error."""
     done = set()
     for path in (Path(out_dir) / "results").glob("*.json"):
@@ -64,7 +63,7 @@ def finished_specs(out_dir: Path) -> set[tuple[str, str, int | None]]:
             logger.warning("ignoring unreadable result file %s", path)
             continue
         if doc.get("episode_status", "scored") != "infra_error":
-            done.add(_spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed")))
+            done.add(spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed"), doc.get("instance_id")))
     return done
 
 
@@ -94,14 +93,16 @@ def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
             )
 
 
-def _drop_unfinished_trajectories(out_dir: Path, done: set[tuple[str, str, int | None]]) -> None:
+def _drop_unfinished_trajectories(out_dir: Path, done: set[SpecKey]) -> None:
     """Remove Parquet episodes logged by a killed run whose result file was never written (no duplicates)."""
     folder = Path(out_dir) / "trajectories"
     if not (folder / "episodes").is_dir():
         return
-    rows = load(out_dir, "episodes").to_table(columns=["episode_id", "task_id", "prompt_level", "seed", "status"])
+    columns = ["episode_id", "task_id", "prompt_level", "seed", "instance_id", "status"]
+    rows = load(out_dir, "episodes").to_table(columns=columns)
     for row in rows.to_pylist():
-        if row["status"] == "infra_error" or _spec_key(row["task_id"], row["prompt_level"], row["seed"]) in done:
+        key = spec_key(row["task_id"], row["prompt_level"], row["seed"], row["instance_id"])
+        if row["status"] == "infra_error" or key in done:
             continue
         for table in ("steps", "episodes"):
             for path in (folder / table).rglob(f"{row['episode_id']}.parquet"):
@@ -149,7 +150,7 @@ def run_batch(
     done = finished_specs(out_dir) if resume else set()
     if resume:
         _drop_unfinished_trajectories(out_dir, done)
-    todo = [s for s in specs if _spec_key(s.task_id, s.level, s.seed) not in done]
+    todo = [s for s in specs if s.key not in done]
     requested = (env_kwargs or {}).get("sandbox", "local")
     if not (out_dir / "run_metadata.json").exists():
         _write_metadata(out_dir, specs, registry, [], requested, agent_config)
@@ -233,7 +234,7 @@ def _harness_failure(spec: EpisodeSpec, registry: TaskRegistry, exc: Exception) 
     return EpisodeResult(
         task_id=spec.task_id,
         task_version=registry.get(spec.task_id).version,
-        instance_id=f"{spec.task_id}__seed{spec.seed}",
+        instance_id=spec.instance_id or f"{spec.task_id}__seed{spec.seed}",
         prompt_level=spec.level,
         seed=spec.seed,
         status="infra_error",
@@ -272,6 +273,6 @@ def _write_metadata(
             task_versions=task_versions,
             sandbox=sandbox,
             levels=sorted({s.level for s in specs}),
-            seeds=sorted({s.seed for s in specs}),
+            seeds=sorted({s.seed for s in specs if s.seed is not None}),
         ),
     )
