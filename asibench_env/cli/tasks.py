@@ -128,10 +128,16 @@ def tasks_validate(
     ] = 2,
     levels: Annotated[str, typer.Option(help="Levels the oracle is checked at.")] = ",".join(LEVELS),
     sandbox: Annotated[str, typer.Option(help="Sandbox backend for the episodes: local or docker.")] = "local",
+    schema_only: Annotated[
+        bool,
+        typer.Option("--schema-only", help="Only the task files and the custom scorer (imports, registers its names)."),
+    ] = False,
 ) -> None:
-    """Check task folders: files, prompts, generator determinism, leaks, oracle, null and naive scores, figures.
+    """Check task folders: files, custom scorer, prompts, generator determinism, leaks, oracle, null and naive
+    scores, figures.
 
-    Exits 1 when any check of any task fails.
+    Checks that need a generator or a reference solver (solution/solve.py) the folder lacks are n/a, not
+    failures. Exits 1 when any check of any task fails.
     """
     targets = list(paths or [])
     if builtin:
@@ -144,18 +150,23 @@ def tasks_validate(
         if not found:
             raise typer.BadParameter(f"{target} holds no task (no task_meta.yaml or task.yaml)", param_hint="PATHS")
         expanded += found
-    options = ValidationOptions(seeds=seeds, levels=tuple(_level_list(levels)), sandbox=sandbox)
-    failed = 0
+    options = ValidationOptions(
+        seeds=seeds, levels=tuple(_level_list(levels)), sandbox=sandbox, schema_only=schema_only
+    )
+    failed = partial = 0
     with console.status("validating") as status:
         for target in expanded:
             status.update(f"validating {target.name}")
             report = validate_task(target, options, progress=lambda message: status.update(message))
             failed += not report.ok
+            partial += report.ok and bool(report.not_applicable)
             console.print(_report_table(report))
+    scope = " (files and custom scorers only)" if schema_only else ""
+    some_na = f"; {partial} of them with checks n/a (no generator or no reference solver)" if partial else ""
     console.print(
-        f"[green]{len(expanded)} task(s) valid[/]"
+        f"[green]{len(expanded)} task(s) valid{scope}[/]{some_na}"
         if not failed
-        else f"[red]{failed} of {len(expanded)} task(s) failed[/]"
+        else f"[red]{failed} of {len(expanded)} task(s) failed{scope}[/]{some_na}"
     )
     if failed:
         raise typer.Exit(1)
@@ -176,7 +187,7 @@ def _report_table(report: ValidationReport) -> Table:
     table.add_column("seconds", justify="right")
     table.add_column("detail")
     for check in report.checks:
-        mark = "[green]pass[/]" if check.ok else "[red]FAIL[/]"
+        mark = {"pass": "[green]pass[/]", "FAIL": "[red]FAIL[/]", "n/a": "[dim]n/a[/]"}[check.status]
         table.add_row(check.name, mark, f"{check.seconds:.1f}", escape(check.detail))
     return table
 
