@@ -13,7 +13,18 @@ from asibench_env.runs.validation import ValidationOptions, ValidationReport, fi
 
 pytestmark = pytest.mark.slow  # whole validator runs: generators, reference solvers and episodes
 
-CHECKS = ["files", "prompts", "determinism", "leaks", "oracle", "null", "naive", "scoring determinism", "figures"]
+CHECKS = [
+    "files",
+    "custom scorer",
+    "prompts",
+    "determinism",
+    "leaks",
+    "oracle",
+    "null",
+    "naive",
+    "scoring determinism",
+    "figures",
+]
 FAST = ValidationOptions(seeds=1, levels=("B1", "B4"))
 
 

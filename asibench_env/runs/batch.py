@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from asibench_env._version import __version__
 from asibench_env.agents.base import Agent, AsyncAgent
@@ -27,6 +27,7 @@ from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, 
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
 from asibench_env.runs.results import write_result
 from asibench_env.runs.runner import EpisodeSpec, run_episode, spec_key
+from asibench_env.tasks.instances import GenerationStatus, InstanceCache
 from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import TrajectoryLogger, load
 
@@ -118,6 +119,23 @@ class _Board:
         self.outcome = BatchOutcome()
         self.progress = progress
         self.bar = progress.add_task("episodes", total=total, status="")
+        self.generations: dict[tuple[str, str], TaskID] = {}
+
+    def generating(self, status: GenerationStatus) -> None:
+        """Show a running instance generation as its own status line; remove it when it ends."""
+        key = (status.task_id, str(status.seed))
+        with self.lock:
+            row = self.generations.get(key)
+            if status.done:
+                if row is not None:
+                    self.progress.remove_task(row)
+                    del self.generations[key]
+                return
+            text = f"generating {status.task_id} seed {status.seed} ... {status.elapsed_s:.0f} s"
+            if row is None:
+                self.generations[key] = self.progress.add_task(text, total=None, status="")
+            else:
+                self.progress.update(row, description=text)
 
     def add(self, result: EpisodeResult, agent_name: str) -> None:
         with self.lock:
@@ -163,6 +181,15 @@ def run_batch(
         TimeElapsedColumn(),
         disable=not show_progress,
     )
+    boards: list[_Board] = []
+
+    def show_generation(status: GenerationStatus) -> None:
+        for board in boards:
+            board.generating(status)
+
+    env_options = dict(env_kwargs or {})
+    if "instance_cache" not in env_options:  # show long instance generations as a live status line
+        env_options["instance_cache"] = InstanceCache(progress=show_generation)
     work: queue.Queue[EpisodeSpec] = queue.Queue()
     for spec in todo:
         work.put(spec)
@@ -177,7 +204,7 @@ def run_batch(
                     return
                 key = (spec.task_id, spec.level)
                 if key not in envs:
-                    base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **(env_kwargs or {}))
+                    base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **env_options)
                     envs[key] = TrajectoryLogger(
                         base, out_dir, run_id=run_id, model=(agent_config or {}).get("model"), agent_config=agent_config
                     )
@@ -206,6 +233,7 @@ def run_batch(
 
     with progress:
         board = _Board(progress, len(todo))
+        boards.append(board)
         board.outcome.skipped = len(specs) - len(todo)
         threads = [threading.Thread(target=worker, args=(board,), daemon=True) for _ in range(max(1, concurrency))]
         for thread in threads:

@@ -274,7 +274,7 @@ class _Context:
         return TaskRegistry([self.task.task_dir], include_builtin=False, statuses=get_args(TaskStatus))
 
     def cache(self) -> InstanceCache:
-        return InstanceCache(self.work / f"instances-{next(self._counter)}")
+        return InstanceCache(self.work / f"instances-{next(self._counter)}", progress=lambda s: self.say(s.text))
 
     def env(self, level: str, param_mode: ParamMode = "default", cache: InstanceCache | None = None) -> AsiBenchEnv:
         return AsiBenchEnv(
