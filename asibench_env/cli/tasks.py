@@ -57,12 +57,11 @@ def tasks_list(tasks_dir: TasksDirOpt = None, instances_dir: InstancesDirOpt = N
                     f"{task.meta.domain} ({task.source}; runs from: {run.label}{judge}): {task.summary}", (0, 0, 0, 4)
                 )
             )
-    console.print(summary_line(list(runs.values())), soft_wrap=True)
+    console.print(summary_line(list(runs.values())))
     if any(not run.runnable for run in runs.values()):
         console.print(
             "contract only: the folder has no generate_gt.py and no instance of it was found; "
-            "download instances (`asibench task pull`) and pass --instances-dir to run them",
-            soft_wrap=True,
+            "download instances (`asibench task pull`) and pass --instances-dir to run them"
         )
     for path, error in registry.errors.items():
         console.print(f"[red]broken:[/] {path}: {error}")
