@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -85,3 +86,19 @@ def test_the_cli_prints_na_and_names_the_missing_module(tmp_path: Path) -> None:
     )
     assert full.returncode == 0, full.stdout
     assert "n/a" in full.stdout and "1 task(s) valid" in full.stdout
+
+
+def test_determinism_ignores_the_generation_time_in_instance_meta(tmp_path: Path) -> None:
+    task = tmp_path / "noisy_mean"
+    shutil.copytree(SAMPLE, task)
+    generator = task / "generate_gt.py"
+    timed = '{"task_id": "sample.noisy_mean", "params_used": params, "generation_time_seconds": time.time()}'
+    generator.write_text(
+        generator.read_text().replace('{"task_id": "sample.noisy_mean", "params_used": params}', timed)
+    )
+    options = ValidationOptions(levels=("B1",), seeds=1)
+    assert _status(validate_task(task, options))["determinism"] == "pass"
+    generator.write_text(generator.read_text().replace('"generation_time_seconds"', '"omega"'))
+    report = validate_task(task, options)
+    assert _status(report)["determinism"] == "FAIL"
+    assert "instance_meta.json" in {c.name: c.detail for c in report.checks}["determinism"]

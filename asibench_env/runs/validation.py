@@ -253,9 +253,26 @@ def check_custom_scorer(task: Task) -> str:
     return detail + (f"; model judge: {', '.join(judges)}" if judges else "")
 
 
+VOLATILE_META_KEY = re.compile(r"(^|_)(time|elapsed|duration|timestamp)(_|$)|(^|_)(generated|created)_at$")
+"""instance_meta.json keys that record how a generation went (``generation_time_seconds``,
+``elapsed_seconds``, ``generated_at``), not what it produced: the determinism check ignores them."""
+
+
+def _file_digest(path: Path, root: Path) -> str:
+    if path.parent == root and path.name == "instance_meta.json":
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            meta = None
+        if isinstance(meta, dict):
+            kept = {k: v for k, v in meta.items() if not VOLATILE_META_KEY.search(str(k))}
+            return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _tree_digest(root: Path) -> dict[str, str]:
     return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        p.relative_to(root).as_posix(): _file_digest(p, root)
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.name != ".complete"
     }
