@@ -9,7 +9,7 @@ import pytest
 
 from asibench_env.rewards.scorers import JUDGE_SCORERS
 from asibench_env.tasks.registry import TaskRegistry
-from asibench_env.tasks.runnability import summary_counts, summary_line, unrunnable_message
+from asibench_env.tasks.runnability import Runnability, summary_counts, summary_line, unrunnable_message
 from tests.helpers import CLI, cli_env
 
 OFFICIAL_LIKE = Path(__file__).parent / "fixtures" / "official_like"
@@ -86,3 +86,10 @@ def test_tasks_show_says_how_the_task_runs(tmp_path: Path) -> None:
     )
     assert "runs: from its generator" in show("sample.noisy_mean")
     assert "model judge: llm_judge" in show("contract.judged_summary")
+
+
+def test_labels() -> None:
+    assert Runnability("a.b", "generator", 1).label == "generator + 1 instance"
+    assert Runnability("a.b", "generator", 3).label == "generator + 3 instances"
+    assert Runnability("a.b", "instances", 1).label == "1 instance"
+    assert Runnability("a.b", "contract only").judge_label == "-"

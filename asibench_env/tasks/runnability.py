@@ -44,12 +44,11 @@ class Runnability:
 
     @property
     def label(self) -> str:
-        """``generator``, ``generator + 3 instances``, ``3 instances`` or ``contract only``."""
+        """``generator``, ``generator + 3 instances``, ``1 instance``, ``3 instances`` or ``contract only``."""
+        count = f"{self.instances} instance{'s' if self.instances != 1 else ''}"
         if self.runs_from == "generator":
-            return f"generator + {self.instances} instances" if self.instances else "generator"
-        if self.runs_from == "instances":
-            return f"{self.instances} instance{'s' if self.instances != 1 else ''}"
-        return "contract only"
+            return f"generator + {count}" if self.instances else "generator"
+        return count if self.runs_from == "instances" else "contract only"
 
     @property
     def judge_label(self) -> str:
