@@ -45,7 +45,8 @@ def test_tasks_list_on_a_narrow_terminal_never_cuts_an_id(tmp_path: Path):
     assert "…" not in proc.stdout and max(len(line.rstrip()) for line in lines) <= 70
     for task in builtin_registry():
         at = lines.index(task.id)
-        assert lines[at + 1].strip().startswith(f"{task.meta.domain} (builtin): {task.summary[:20]}"), task.id
+        block = " ".join(" ".join(lines[at + 1 : at + 4]).split())
+        assert block.startswith(f"{task.meta.domain} (builtin; runs from: generator): {task.summary[:20]}"), task.id
 
 
 def test_docs_tasks_md_is_generated_from_the_task_files(tmp_path: Path):

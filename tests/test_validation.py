@@ -13,7 +13,18 @@ from asibench_env.runs.validation import ValidationOptions, ValidationReport, fi
 
 pytestmark = pytest.mark.slow  # whole validator runs: generators, reference solvers and episodes
 
-CHECKS = ["files", "prompts", "determinism", "leaks", "oracle", "null", "naive", "scoring determinism", "figures"]
+CHECKS = [
+    "files",
+    "custom scorer",
+    "prompts",
+    "determinism",
+    "leaks",
+    "oracle",
+    "null",
+    "naive",
+    "scoring determinism",
+    "figures",
+]
 FAST = ValidationOptions(seeds=1, levels=("B1", "B4"))
 
 
@@ -140,11 +151,12 @@ def test_a_wrong_reference_solver_fails_the_oracle_check(valid_task: Path):
     assert not ok and "scored under 95" in detail and "B1 seed 0" in detail
 
 
-def test_missing_files_stop_early_with_the_reason(valid_task: Path, tmp_path: Path):
+def test_a_missing_solver_makes_the_oracle_checks_na_and_a_broken_file_stops_early(valid_task: Path, tmp_path: Path):
     (valid_task / "solution" / "solve.py").unlink()
     report = validate_task(valid_task, FAST)
-    assert [c.name for c in report.checks] == ["files"] and not report.ok
-    assert "solution/solve.py" in report.checks[0].detail
+    assert report.ok and "solution/solve.py" in report.checks[0].detail
+    assert report.not_applicable == ["oracle", "naive", "scoring determinism", "figures"]
+    assert {c.name: c.status for c in report.checks}["null"] == "pass"
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "task_meta.yaml").write_text("id: Not A Valid Id\n")

@@ -96,9 +96,20 @@ def run(
     judge_protocol: JudgeProtocolOpt = None,
     tasks_dir: TasksDirOpt = None,
     instances_dir: InstancesDirOpt = None,
+    skip_unrunnable: Annotated[
+        bool,
+        typer.Option(
+            "--skip-unrunnable",
+            help="Leave out tasks that cannot run here (no generator, no downloaded instance) instead of refusing.",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Run an agent over tasks x levels x seeds and print a score table.
+
+    Seeds select generated instances; a task with downloaded instances (--instances-dir) runs each of
+    them once per level instead. Tasks that cannot run here are refused before anything starts
+    (exit 2), or left out with --skip-unrunnable.
 
     Writes DIR/run_metadata.json, DIR/results/, DIR/batch_records/ and DIR/trajectories/ (Parquet).
     """
@@ -125,7 +136,8 @@ def run(
     )
     judge = judge_settings(judge_base_url, judge_api_key_env, judge_model, judge_protocol)
     registry = open_registry(tasks_dir, instances_dir)
-    specs = plan(settings, registry, param_mode)
+    run_plan = plan(settings, registry, param_mode, skip_unrunnable=skip_unrunnable)
+    specs = run_plan.specs
     env_kwargs: dict[str, Any] = {
         "sandbox": sandbox,
         "sandbox_options": sandbox_options(sandbox, image, warm_pool),
@@ -138,6 +150,14 @@ def run(
     agent_config = {"name": settings.agent, **(probe.config() if isinstance(probe, Describable) else {})}
     task_count = len({s.task_id for s in specs})
     console.print(f"Running [bold]{settings.agent}[/] on {task_count} task(s), {len(specs)} episode(s) -> {out}")
+    if run_plan.downloaded:
+        listed = ", ".join(f"{task_id} ({count})" for task_id, count in run_plan.downloaded.items())
+        console.print(
+            f"Downloaded instances, each run once per level (seeds apply to generated instances only): {listed}",
+            soft_wrap=True,
+        )
+    if run_plan.unrunnable:
+        console.print(f"Leaving out {len(run_plan.unrunnable)} task(s) that cannot run here (--skip-unrunnable)")
     try:
         outcome = run_batch(
             specs,
@@ -154,6 +174,6 @@ def run(
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
-    print_outcome(console, outcome, out, planned=len(specs))
+    print_outcome(console, outcome, out, planned=len(specs), unrunnable=run_plan.unrunnable)
     if outcome.interrupted:
         raise typer.Exit(130)

@@ -5,7 +5,8 @@ Every failure is a :class:`typer.BadParameter` naming the option to change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from asibench_env.runs.batch import BatchOutcome
 from asibench_env.runs.runner import EpisodeSpec, parse_seeds, plan_episodes
 from asibench_env.tasks.models import parse_levels
 from asibench_env.tasks.registry import TaskRegistry, UnknownTaskError
+from asibench_env.tasks.runnability import UNRUNNABLE_FIX, unrunnable_message
 
 OPTION_OF_FIELD = {
     "agent": "--agent",
@@ -74,8 +76,26 @@ def settings_from(config: Path | None, **given: Any) -> BaselineConfig:
         raise typer.BadParameter(str(exc), param_hint=_hint(exc.field)) from exc
 
 
-def plan(settings: BaselineConfig, registry: TaskRegistry, param_mode: str) -> list[EpisodeSpec]:
-    """The episodes the settings ask for. Raises :class:`typer.BadParameter`."""
+@dataclass(frozen=True)
+class RunPlan:
+    """The episodes to run, the tasks left out because they cannot run here, and those run on downloaded instances."""
+
+    specs: list[EpisodeSpec]
+    unrunnable: list[str] = field(default_factory=list)
+    """Tasks skipped with --skip-unrunnable: no generator and no downloaded instance."""
+    downloaded: dict[str, int] = field(default_factory=dict)
+    """Tasks planned on their downloaded instances (task id -> instance count): seeds do not apply to them."""
+
+
+def plan(
+    settings: BaselineConfig, registry: TaskRegistry, param_mode: str, *, skip_unrunnable: bool = False
+) -> RunPlan:
+    """The episodes the settings ask for. Raises :class:`typer.BadParameter`.
+
+    Tasks that cannot run here (no generator, no downloaded instance) are refused in one line, or left
+    out with ``skip_unrunnable``. A task with downloaded instances runs each of them once per level
+    (seeds select generated instances only).
+    """
     try:
         selected = registry.select(settings.tasks)
     except UnknownTaskError as exc:
@@ -92,7 +112,19 @@ def plan(settings: BaselineConfig, registry: TaskRegistry, param_mode: str) -> l
         raise typer.BadParameter(str(exc), param_hint="--levels") from exc
     if param_mode not in ("default", "random"):
         raise typer.BadParameter("use --param-mode default or --param-mode random", param_hint="--param-mode")
-    return plan_episodes([t.id for t in selected], level_list, seed_list)
+    unrunnable = [task.id for task in selected if not registry.runnability(task.id).runnable]
+    if unrunnable and not skip_unrunnable:
+        raise typer.BadParameter(unrunnable_message(unrunnable), param_hint="--tasks")
+    runnable = [task.id for task in selected if task.id not in unrunnable]
+    if not runnable:
+        raise typer.BadParameter(
+            f"none of the {len(selected)} selected task(s) can run here; " + UNRUNNABLE_FIX.split(", or ")[0],
+            param_hint="--tasks",
+        )
+    instances = {task_id: [ref.instance_id for ref in registry.instances(task_id)] for task_id in runnable}
+    instances = {task_id: ids for task_id, ids in instances.items() if ids}
+    specs = plan_episodes(runnable, level_list, seed_list, instances)
+    return RunPlan(specs, unrunnable, {task_id: len(ids) for task_id, ids in instances.items()})
 
 
 def build_agent(
@@ -140,9 +172,17 @@ def sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[str
     return options
 
 
-def print_outcome(console: Console, outcome: BatchOutcome, out: Path, *, planned: int) -> None:
+def print_outcome(
+    console: Console, outcome: BatchOutcome, out: Path, *, planned: int, unrunnable: Sequence[str] = ()
+) -> None:
     """The score table, infrastructure errors, costs and where the files are; or that nothing was left to run."""
     results = outcome.results
+    if unrunnable:
+        console.print(
+            f"[yellow]Skipped {len(unrunnable)} task(s) that cannot run here[/] (no generator, no downloaded "
+            f"instance): {', '.join(unrunnable)}",
+            soft_wrap=True,
+        )
     if not results and outcome.skipped == planned and not outcome.interrupted:
         console.print(f"All {planned} planned episode(s) were already finished in {out}; nothing left to run.")
         return

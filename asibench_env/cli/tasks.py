@@ -18,6 +18,7 @@ from asibench_env.tasks.catalog import render_catalog
 from asibench_env.tasks.loading import is_task_dir
 from asibench_env.tasks.models import LEVELS, parse_levels
 from asibench_env.tasks.registry import UnknownTaskError, builtin_registry, task_dirs_under
+from asibench_env.tasks.runnability import summary_line
 
 tasks_app = typer.Typer(help="List, inspect, validate and catalogue tasks.", no_args_is_help=True)
 console = Console()
@@ -26,25 +27,42 @@ DEFAULT_CATALOG = Path("docs/tasks.md")
 
 @tasks_app.command("list")
 def tasks_list(tasks_dir: TasksDirOpt = None, instances_dir: InstancesDirOpt = None) -> None:
-    """List every task: id, domain and a one-line summary."""
+    """List every task: id, domain, how it runs here (generator, downloaded instances or contract only), summary."""
     registry = open_registry(tasks_dir, instances_dir)
     domains = {task.meta.domain for task in registry}
+    runs = {task.id: registry.runnability(task.id) for task in registry}
     title = f"{len(registry)} task(s) in {len(domains)} domain(s)"
     longest = max((len(task.id) + len(task.meta.domain) for task in registry), default=0)
-    if console.width >= longest + 60:
+    if console.width >= longest + 90:
         table = Table(title=title)
         table.add_column("id", no_wrap=True, style="bold")
         table.add_column("domain", no_wrap=True)
         table.add_column("source", no_wrap=True)
+        table.add_column("runs from", no_wrap=True)
+        table.add_column("judge", no_wrap=True)
         table.add_column("summary", min_width=30)
         for task in registry:
-            table.add_row(task.id, task.meta.domain, task.source, task.summary)
+            run = runs[task.id]
+            where = run.label if run.runnable else f"[yellow]{run.label}[/]"
+            table.add_row(task.id, task.meta.domain, task.source, where, run.judge_label, task.summary)
         console.print(table)
     else:  # a narrow terminal: one block per task, so that ids are never cut
         console.print(f"[bold]{title}[/]")
         for task in registry:
+            run = runs[task.id]
+            judge = f"; judge: {run.judge_label}" if run.judge_scorers else ""
             console.print(f"[bold]{task.id}[/]", soft_wrap=True)
-            console.print(Padding(f"{task.meta.domain} ({task.source}): {task.summary}", (0, 0, 0, 4)))
+            console.print(
+                Padding(
+                    f"{task.meta.domain} ({task.source}; runs from: {run.label}{judge}): {task.summary}", (0, 0, 0, 4)
+                )
+            )
+    console.print(summary_line(list(runs.values())))
+    if any(not run.runnable for run in runs.values()):
+        console.print(
+            "contract only: the folder has no generate_gt.py and no instance of it was found; "
+            "download instances (`asibench task pull`) and pass --instances-dir to run them"
+        )
     for path, error in registry.errors.items():
         console.print(f"[red]broken:[/] {path}: {error}")
 
@@ -86,6 +104,18 @@ def tasks_show(
         params = ", ".join(f"{k}={v.default} in {v.range or v.options}" for k, v in task.generation.parameters.items())
         console.print(f"generator: {task.generation.mode}; parameters: {params or '-'}")
     console.print(f"downloaded instances: {len(registry.instances(task.id))}")
+    run = registry.runnability(task.id)
+    how = {
+        "generator": "from its generator (any seed)",
+        "instances": f"from {run.instances} downloaded instance(s) only (no generator)",
+        "contract only": "cannot run here: no generator and no downloaded instances (pass --instances-dir)",
+    }[run.runs_from]
+    console.print(f"runs: {how}")
+    console.print(
+        f"model judge: {run.judge_label} (needs network access to a judge model)"
+        if run.judge_scorers
+        else "model judge: no"
+    )
 
 
 @tasks_app.command("validate")
@@ -97,10 +127,16 @@ def tasks_validate(
     ] = 2,
     levels: Annotated[str, typer.Option(help="Levels the oracle is checked at.")] = ",".join(LEVELS),
     sandbox: Annotated[str, typer.Option(help="Sandbox backend for the episodes: local or docker.")] = "local",
+    schema_only: Annotated[
+        bool,
+        typer.Option("--schema-only", help="Only the task files and the custom scorer (imports, registers its names)."),
+    ] = False,
 ) -> None:
-    """Check task folders: files, prompts, generator determinism, leaks, oracle, null and naive scores, figures.
+    """Check task folders: files, custom scorer, prompts, generator determinism, leaks, oracle, null and naive
+    scores, figures.
 
-    Exits 1 when any check of any task fails.
+    Checks that need a generator or a reference solver (solution/solve.py) the folder lacks are n/a, not
+    failures. Exits 1 when any check of any task fails.
     """
     targets = list(paths or [])
     if builtin:
@@ -113,18 +149,23 @@ def tasks_validate(
         if not found:
             raise typer.BadParameter(f"{target} holds no task (no task_meta.yaml or task.yaml)", param_hint="PATHS")
         expanded += found
-    options = ValidationOptions(seeds=seeds, levels=tuple(_level_list(levels)), sandbox=sandbox)
-    failed = 0
+    options = ValidationOptions(
+        seeds=seeds, levels=tuple(_level_list(levels)), sandbox=sandbox, schema_only=schema_only
+    )
+    failed = partial = 0
     with console.status("validating") as status:
         for target in expanded:
             status.update(f"validating {target.name}")
             report = validate_task(target, options, progress=lambda message: status.update(message))
             failed += not report.ok
+            partial += report.ok and bool(report.not_applicable)
             console.print(_report_table(report))
+    scope = " (files and custom scorers only)" if schema_only else ""
+    some_na = f"; {partial} of them with checks n/a (no generator or no reference solver)" if partial else ""
     console.print(
-        f"[green]{len(expanded)} task(s) valid[/]"
+        f"[green]{len(expanded)} task(s) valid{scope}[/]{some_na}"
         if not failed
-        else f"[red]{failed} of {len(expanded)} task(s) failed[/]"
+        else f"[red]{failed} of {len(expanded)} task(s) failed{scope}[/]{some_na}"
     )
     if failed:
         raise typer.Exit(1)
@@ -145,7 +186,7 @@ def _report_table(report: ValidationReport) -> Table:
     table.add_column("seconds", justify="right")
     table.add_column("detail")
     for check in report.checks:
-        mark = "[green]pass[/]" if check.ok else "[red]FAIL[/]"
+        mark = {"pass": "[green]pass[/]", "FAIL": "[red]FAIL[/]", "n/a": "[dim]n/a[/]"}[check.status]
         table.add_row(check.name, mark, f"{check.seconds:.1f}", escape(check.detail))
     return table
 

@@ -149,8 +149,9 @@ class AsiBenchEnv(gym.Env[str, str]):
 
         Args:
             seed: picks the instance: a generator task draws its parameters from it (the same seed gives
-                the same instance), a task with downloaded instances takes instance ``seed % N``. None
-                draws a seed from the env's generator.
+                the same instance), a task with downloaded instances only takes instance ``seed % N``
+                (``options["instance_id"]`` names one instead; a run plans them that way). None draws a
+                seed from the env's generator, except with ``instance_id``: then the episode has no seed.
             options: ``level`` (B1-B4, default the env's), ``params`` (generator parameters to set),
                 ``param_mode`` (``"default"`` or ``"random"``), ``instance_id`` (a downloaded instance).
 
@@ -173,7 +174,8 @@ class AsiBenchEnv(gym.Env[str, str]):
         self._episode_level = normalize_level(options.get("level", self.level))
         instance_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
         self._instance, self._instance_was_cached = self._choose_instance(instance_seed, options)
-        self._seed = instance_seed
+        # A downloaded instance named by id is not picked by a seed: the episode has none unless given.
+        self._seed = None if options.get("instance_id") and seed is None else instance_seed
 
         seed_dir = Path(tempfile.mkdtemp(prefix="asibench-seed-"))
         try:
@@ -270,7 +272,10 @@ class AsiBenchEnv(gym.Env[str, str]):
     # ----------------------------------------------------------------- internals
     def _choose_instance(self, seed: int, options: dict[str, Any]) -> tuple[InstanceRef, bool]:
         if options.get("instance_id"):
-            return self.registry.instance(str(options["instance_id"])), True
+            ref = self.registry.instance(str(options["instance_id"]))
+            if ref.task_id != self.task.id:
+                raise ValueError(f"instance {ref.instance_id} is of task {ref.task_id}, not of {self.task.id}")
+            return ref, True
         downloaded = self.registry.instances(self.task.id)
         if self.task.has_generator and (options.get("params") is not None or not downloaded):
             params = sample_params(self.task, seed, options.get("param_mode", self.param_mode))

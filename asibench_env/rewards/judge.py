@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_va
 from asibench_env.rewards.custom import run_official_scorer
 from asibench_env.rewards.results import ScorerResult
 from asibench_env.rewards.scorers import JUDGE_SCORERS
+from asibench_env.tasks.runnability import evaluation_scorer_names
 
 JUDGE_TIMEOUT_S = 900.0
 """The scoring time limit when a configured judge scores an episode (judges retry with back-off)."""
@@ -52,21 +53,9 @@ def no_judge_message(scorer: str) -> str:
     )
 
 
-def _entries(evaluation: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    stack = [*(evaluation.get("gates") or []), *(evaluation.get("scoring") or [])]
-    while stack:
-        entry = stack.pop()
-        if not isinstance(entry, Mapping):
-            continue
-        yield entry
-        parts = (entry.get("config") or {}).get("sub_scorers") if isinstance(entry.get("config"), Mapping) else None
-        stack.extend(parts or [])
-        stack.extend(entry.get("sub_scorers") or [])
-
-
 def needs_judge(evaluation: Mapping[str, Any]) -> bool:
     """Whether a task's evaluation has a gate or scorer (composite parts included) that calls a model judge."""
-    return any(str(entry.get("scorer")) in JUDGE_SCORERS for entry in _entries(evaluation))
+    return any(name in JUDGE_SCORERS for name in evaluation_scorer_names(evaluation))
 
 
 class JudgeSettings(BaseModel):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from asibench_env._version import __version__
 from asibench_env.agents.base import Agent, AsyncAgent
@@ -27,7 +27,8 @@ from asibench_env.rewards import JudgeSettings
 from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
 from asibench_env.runs.results import write_result
-from asibench_env.runs.runner import EpisodeSpec, run_episode
+from asibench_env.runs.runner import EpisodeSpec, run_episode, spec_key
+from asibench_env.tasks.instances import GenerationStatus, InstanceCache
 from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import TrajectoryLogger, load
 
@@ -51,11 +52,10 @@ class BatchOutcome:
     interrupted: bool = False
 
 
-def _spec_key(task_id: str, level: str, seed: int | None) -> tuple[str, str, int | None]:
-    return task_id, level.upper(), seed
+SpecKey = tuple[str, str, int | None, str | None]
 
 
-def finished_specs(out_dir: Path) -> set[tuple[str, str, int | None]]:
+def finished_specs(out_dir: Path) -> set[SpecKey]:
     """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error.
 
     A ``produced`` episode (outputs kept, not scored here) is done; ``asibench-env score`` scores it later.
@@ -68,7 +68,7 @@ def finished_specs(out_dir: Path) -> set[tuple[str, str, int | None]]:
             logger.warning("ignoring unreadable result file %s", path)
             continue
         if doc.get("episode_status", "scored") != "infra_error":
-            done.add(_spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed")))
+            done.add(spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed"), doc.get("instance_id")))
     return done
 
 
@@ -98,14 +98,16 @@ def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
             )
 
 
-def _drop_unfinished_trajectories(out_dir: Path, done: set[tuple[str, str, int | None]]) -> None:
+def _drop_unfinished_trajectories(out_dir: Path, done: set[SpecKey]) -> None:
     """Remove Parquet episodes logged by a killed run whose result file was never written (no duplicates)."""
     folder = Path(out_dir) / "trajectories"
     if not (folder / "episodes").is_dir():
         return
-    rows = load(out_dir, "episodes").to_table(columns=["episode_id", "task_id", "prompt_level", "seed", "status"])
+    columns = ["episode_id", "task_id", "prompt_level", "seed", "instance_id", "status"]
+    rows = load(out_dir, "episodes").to_table(columns=columns)
     for row in rows.to_pylist():
-        if row["status"] == "infra_error" or _spec_key(row["task_id"], row["prompt_level"], row["seed"]) in done:
+        key = spec_key(row["task_id"], row["prompt_level"], row["seed"], row["instance_id"])
+        if row["status"] == "infra_error" or key in done:
             continue
         for table in ("steps", "episodes"):
             for path in (folder / table).rglob(f"{row['episode_id']}.parquet"):
@@ -121,6 +123,23 @@ class _Board:
         self.outcome = BatchOutcome()
         self.progress = progress
         self.bar = progress.add_task("episodes", total=total, status="")
+        self.generations: dict[tuple[str, str], TaskID] = {}
+
+    def generating(self, status: GenerationStatus) -> None:
+        """Show a running instance generation as its own status line; remove it when it ends."""
+        key = (status.task_id, str(status.seed))
+        with self.lock:
+            row = self.generations.get(key)
+            if status.done:
+                if row is not None:
+                    self.progress.remove_task(row)
+                    del self.generations[key]
+                return
+            text = f"generating {status.task_id} seed {status.seed} ... {status.elapsed_s:.0f} s"
+            if row is None:
+                self.generations[key] = self.progress.add_task(text, total=None, status="")
+            else:
+                self.progress.update(row, description=text)
 
     def add(self, result: EpisodeResult, agent_name: str) -> None:
         with self.lock:
@@ -155,7 +174,7 @@ def run_batch(
     done = finished_specs(out_dir) if resume else set()
     if resume:
         _drop_unfinished_trajectories(out_dir, done)
-    todo = [s for s in specs if _spec_key(s.task_id, s.level, s.seed) not in done]
+    todo = [s for s in specs if s.key not in done]
     requested = (env_kwargs or {}).get("sandbox", "local")
     judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
     judge_public = judge.public() if judge is not None else None
@@ -170,6 +189,15 @@ def run_batch(
         TimeElapsedColumn(),
         disable=not show_progress,
     )
+    boards: list[_Board] = []
+
+    def show_generation(status: GenerationStatus) -> None:
+        for board in boards:
+            board.generating(status)
+
+    env_options = dict(env_kwargs or {})
+    if "instance_cache" not in env_options:  # show long instance generations as a live status line
+        env_options["instance_cache"] = InstanceCache(progress=show_generation)
     work: queue.Queue[EpisodeSpec] = queue.Queue()
     for spec in todo:
         work.put(spec)
@@ -184,7 +212,7 @@ def run_batch(
                     return
                 key = (spec.task_id, spec.level)
                 if key not in envs:
-                    base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **(env_kwargs or {}))
+                    base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **env_options)
                     envs[key] = TrajectoryLogger(
                         base, out_dir, run_id=run_id, model=(agent_config or {}).get("model"), agent_config=agent_config
                     )
@@ -213,6 +241,7 @@ def run_batch(
 
     with progress:
         board = _Board(progress, len(todo))
+        boards.append(board)
         board.outcome.skipped = len(specs) - len(todo)
         threads = [threading.Thread(target=worker, args=(board,), daemon=True) for _ in range(max(1, concurrency))]
         for thread in threads:
@@ -241,7 +270,7 @@ def _harness_failure(spec: EpisodeSpec, registry: TaskRegistry, exc: Exception) 
     return EpisodeResult(
         task_id=spec.task_id,
         task_version=registry.get(spec.task_id).version,
-        instance_id=f"{spec.task_id}__seed{spec.seed}",
+        instance_id=spec.instance_id or f"{spec.task_id}__seed{spec.seed}",
         prompt_level=spec.level,
         seed=spec.seed,
         status="infra_error",
@@ -281,7 +310,7 @@ def _write_metadata(
             task_versions=task_versions,
             sandbox=sandbox,
             levels=sorted({s.level for s in specs}),
-            seeds=sorted({s.seed for s in specs}),
+            seeds=sorted({s.seed for s in specs if s.seed is not None}),
             judge=judge,
         ),
     )

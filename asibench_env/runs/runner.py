@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 import gymnasium as gym
 
@@ -22,18 +22,51 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EpisodeSpec:
-    """One episode to run: a task at a level with a seed; optionally a given downloaded instance."""
+    """One episode to run: a task at a level, on the instance a seed generates or on a downloaded instance.
+
+    ``instance_id`` names a downloaded instance (then ``seed`` is None: seeds select generated
+    instances only); without it the seed picks the generated instance.
+    """
 
     task_id: str
     level: str
-    seed: int
+    seed: int | None
     instance_id: str | None = None
 
+    @property
+    def key(self) -> tuple[str, str, int | None, str | None]:
+        """What identifies the episode in a run folder (for resuming): the seed, or the downloaded instance."""
+        return spec_key(self.task_id, self.level, self.seed, self.instance_id)
 
-def plan_episodes(task_ids: Iterable[str], levels: Iterable[str], seeds: Iterable[int]) -> list[EpisodeSpec]:
-    """Every combination, task-major."""
+
+def spec_key(
+    task_id: str, level: str, seed: int | None, instance_id: str | None
+) -> tuple[str, str, int | None, str | None]:
+    """An episode's identity: task, level and seed for a generated instance, or the instance id when seed is None."""
+    return task_id, level.upper(), seed, instance_id if seed is None else None
+
+
+def plan_episodes(
+    task_ids: Iterable[str],
+    levels: Iterable[str],
+    seeds: Iterable[int],
+    instances: Mapping[str, Sequence[str]] | None = None,
+) -> list[EpisodeSpec]:
+    """Every combination, task-major.
+
+    A task with downloaded instances in ``instances`` (task id -> instance ids) gets one episode per
+    instance and level, with no seed; the others one per seed and level.
+    """
     levels, seeds = list(levels), list(seeds)
-    return [EpisodeSpec(t, lvl, s) for t in task_ids for lvl in levels for s in seeds]
+    downloaded = instances or {}
+    specs = []
+    for task_id in task_ids:
+        for level in levels:
+            if downloaded.get(task_id):
+                specs += [EpisodeSpec(task_id, level, None, instance_id) for instance_id in downloaded[task_id]]
+            else:
+                specs += [EpisodeSpec(task_id, level, seed) for seed in seeds]
+    return specs
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -122,7 +155,7 @@ def run_episode(env: gym.Env, agent: Agent | AsyncAgent, spec: EpisodeSpec) -> E
     started = time.monotonic()
     steps = 0
     try:
-        options: dict[str, Any] = {"level": spec.level}
+        options: dict[str, object] = {"level": spec.level}
         if spec.instance_id:
             options["instance_id"] = spec.instance_id
         observation, info = env.reset(seed=spec.seed, options=options)

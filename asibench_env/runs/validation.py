@@ -1,7 +1,9 @@
 """Validate a task directory in the official layout: the checks behind ``asibench-env tasks validate``.
 
-1. files: every task file parses (task_meta.yaml, task_eval.yaml or task.yaml), a generator and a
-   reference solver exist;
+1. files: every task file parses (task_meta.yaml, task_eval.yaml or task.yaml); says whether a generator
+   and a reference solver exist;
+   custom scorer: custom_scorer.py (when there is one) imports and registers every scorer name the
+   evaluation uses that is not native (a missing package is named);
 2. prompts: the four prompt templates exist, are non-empty and differ, and render without leftovers;
 3. determinism: two generator runs with the same parameters and seed give the same bytes;
 4. leaks: no reference file, reference array or reference value appears in data/ or the prompts;
@@ -11,7 +13,10 @@
 8. scoring determinism: the same outputs scored twice give the same breakdown;
 9. figures: every output declared with ``type: figure`` that the oracle writes is a real image.
 
-Every check runs the real environment, sandbox and scorer, as an agent would meet the task.
+Every check runs the real environment, sandbox and scorer, as an agent would meet the task. A check
+that needs what the task folder lacks is reported ``n/a``, not failed: without a generator, 3, 4 and 6
+(and 2 when there are no prompt templates); without ``solution/solve.py``, 5, 7, 8 and 9. With
+``schema_only`` only the files and custom scorer checks run.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from asibench_env.agents import NaiveAgent, NullAgent, OracleAgent
 from asibench_env.agents.naive import NaiveMode
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.rewards import score_outputs
+from asibench_env.rewards.custom import CUSTOM_SCORER_FILE, task_scorers
+from asibench_env.rewards.scorers import JUDGE_SCORERS, NATIVE_SCORERS
 from asibench_env.runs.runner import EpisodeSpec, run_episode
 from asibench_env.tasks.figures import NotAFigureError, describe_figure
 from asibench_env.tasks.instances import InstanceCache, InstanceGenerationError, ParamMode, sample_params
@@ -59,6 +66,13 @@ class CheckResult:
     seconds: float = 0.0
     values: dict[str, float] = field(default_factory=dict)
     """Numbers behind the check (e.g. the oracle's min and mean score), for reports and benchmarks."""
+    applicable: bool = True
+    """False when the check could not apply (no generator, no reference solver): ``n/a``, not a failure."""
+
+    @property
+    def status(self) -> str:
+        """``pass``, ``FAIL`` or ``n/a``."""
+        return "n/a" if not self.applicable else "pass" if self.ok else "FAIL"
 
 
 @dataclass
@@ -71,8 +85,13 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
-        """Whether every check ran and passed."""
+        """Whether every applicable check passed (``n/a`` checks do not fail a task)."""
         return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def not_applicable(self) -> list[str]:
+        """The checks that could not apply to this task folder."""
+        return [c.name for c in self.checks if not c.applicable]
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,8 @@ class ValidationOptions:
     naive_seeds: int = 1
     oracle_min: float = ORACLE_MIN
     naive_max: float = NAIVE_MAX
+    schema_only: bool = False
+    """Only the file and schema checks and the custom scorer check: no generator, sandbox or episode."""
 
 
 class _Abort(Exception):
@@ -103,15 +124,21 @@ def validate_task(
     try:
         task = _run(report, "files", lambda: _check_files(report.path))
         report.task_id = task.id
+        _run(report, "custom scorer", lambda: check_custom_scorer(task))
+        if options.schema_only:
+            return report
         context = _Context(task=task, options=options, work=work, say=say)
-        _run(report, "prompts", context.check_prompts)
-        instance = _run(report, "determinism", context.check_determinism)
-        _run(report, "leaks", lambda: context.check_leaks(instance))
-        _run(report, "oracle", context.check_oracle)
-        _run(report, "null", context.check_null)
-        _run(report, "naive", context.check_naive)
-        _run(report, "scoring determinism", context.check_scoring_determinism)
-        _run(report, "figures", context.check_figures)
+        no_generator = None if task.has_generator else f"no generator ({task.generator_path.name})"
+        no_solver = None if task.solution_path.is_file() else "no reference solver (solution/solve.py)"
+        has_prompts = any(task.prompt_template(level).is_file() for level in LEVELS)
+        _run(report, "prompts", context.check_prompts, no_generator if not has_prompts else None)
+        instance = _run(report, "determinism", context.check_determinism, no_generator)
+        _run(report, "leaks", lambda: context.check_leaks(instance), no_generator)
+        _run(report, "oracle", context.check_oracle, no_solver)
+        _run(report, "null", context.check_null, no_generator)
+        _run(report, "naive", context.check_naive, no_solver)
+        _run(report, "scoring determinism", context.check_scoring_determinism, no_solver)
+        _run(report, "figures", context.check_figures, no_solver)
     except _Abort:
         pass
     finally:
@@ -119,11 +146,17 @@ def validate_task(
     return report
 
 
-def _run(report: ValidationReport, name: str, check: Callable[[], str | tuple[str, Any]]) -> Any:
+def _run(
+    report: ValidationReport, name: str, check: Callable[[], str | tuple[str, Any]], missing: str | None = None
+) -> Any:
     """Run one check (it returns its detail, or (detail, value)); record it; return the value.
 
-    A failing check is recorded with its reason, and aborts the rest when later ones depend on it.
+    A failing check is recorded with its reason, and aborts the rest when later ones depend on it. With
+    ``missing`` (what the task folder lacks for it) the check is recorded as ``n/a`` and not run.
     """
+    if missing:
+        report.checks.append(CheckResult(name, True, f"n/a: {missing}", applicable=False))
+        return None
     started = time.monotonic()
     try:
         outcome = check()
@@ -162,22 +195,84 @@ def _check_files(path: Path) -> tuple[str, Task]:
         task = load_task(path)
     except TaskFileError as exc:
         raise _CheckFailed(str(exc), fatal=True) from exc
-    missing = []
+    absent = []
     if not task.has_generator:
-        missing.append(f"{task.generator_path.name} (the generator; fixed-instance tasks cannot be validated here)")
+        absent.append(f"no {task.generator_path.name}")
     if not task.solution_path.is_file():
-        missing.append(f"{task.solution_path.relative_to(task.task_dir)} (the reference solver the oracle runs)")
-    if missing:
-        raise _CheckFailed("missing: " + "; ".join(missing), fatal=True)
+        absent.append(f"no {task.solution_path.relative_to(task.task_dir).as_posix()}")
+    note = f" ({', '.join(absent)}: the checks that need them are n/a)" if absent else ""
     return (
-        f"{task.id} v{task.version}: {len(task.outputs)} outputs, {len(task.evaluation.get('scoring', []))} scorers",
+        f"{task.id} v{task.version}: {len(task.outputs)} outputs, "
+        f"{len(task.evaluation.get('scoring', []))} scorers{note}",
         task,
     )
 
 
+def _contract_scorers(entries: Any) -> list[str]:
+    """Scorer names of gate or scoring entries, with the sub-scorers of composites."""
+    names: list[str] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("scorer"), str):
+            continue
+        names.append(entry["scorer"])
+        if entry["scorer"] == "composite":
+            names += _contract_scorers((entry.get("config") or {}).get("sub_scorers"))
+    return names
+
+
+def check_custom_scorer(task: Task) -> str:
+    """custom_scorer.py imports and registers every scorer the evaluation names that is not native.
+
+    Raises :class:`_CheckFailed` naming a missing module, an import error or an unregistered scorer.
+    """
+    path = task.task_dir / CUSTOM_SCORER_FILE
+    try:
+        registered = task_scorers(task.task_dir)
+    except ModuleNotFoundError as exc:
+        raise _CheckFailed(
+            f"{CUSTOM_SCORER_FILE} needs the module {exc.name!r}, which is not installed here "
+            f"(add its package to the task runtime and install it)"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - a task's scorer module may raise anything on import
+        raise _CheckFailed(f"{CUSTOM_SCORER_FILE} failed to load: {type(exc).__name__}: {exc}") from exc
+    used = list(
+        dict.fromkeys(
+            _contract_scorers(task.evaluation.get("gates")) + _contract_scorers(task.evaluation.get("scoring"))
+        )
+    )
+    builtin = {*NATIVE_SCORERS, "composite", *JUDGE_SCORERS}
+    unknown = [name for name in used if name not in builtin and name not in registered]
+    if unknown:
+        where = f"{CUSTOM_SCORER_FILE} does not register" if path.is_file() else f"no {CUSTOM_SCORER_FILE} registers"
+        raise _CheckFailed(f"{where} the scorer(s) the evaluation uses: {', '.join(unknown)}")
+    if path.is_file():
+        detail = f"{CUSTOM_SCORER_FILE} registers {len(registered)}: {', '.join(sorted(registered)) or '-'}"
+    else:
+        detail = f"no {CUSTOM_SCORER_FILE}; every scorer is native"
+    judges = [name for name in used if name in JUDGE_SCORERS]
+    return detail + (f"; model judge: {', '.join(judges)}" if judges else "")
+
+
+VOLATILE_META_KEY = re.compile(r"(^|_)(time|elapsed|duration|timestamp)(_|$)|(^|_)(generated|created)_at$")
+"""instance_meta.json keys that record how a generation went (``generation_time_seconds``,
+``elapsed_seconds``, ``generated_at``), not what it produced: the determinism check ignores them."""
+
+
+def _file_digest(path: Path, root: Path) -> str:
+    if path.parent == root and path.name == "instance_meta.json":
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            meta = None
+        if isinstance(meta, dict):
+            kept = {k: v for k, v in meta.items() if not VOLATILE_META_KEY.search(str(k))}
+            return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def _tree_digest(root: Path) -> dict[str, str]:
     return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        p.relative_to(root).as_posix(): _file_digest(p, root)
         for p in sorted(root.rglob("*"))
         if p.is_file() and p.name != ".complete"
     }
@@ -196,7 +291,7 @@ class _Context:
         return TaskRegistry([self.task.task_dir], include_builtin=False, statuses=get_args(TaskStatus))
 
     def cache(self) -> InstanceCache:
-        return InstanceCache(self.work / f"instances-{next(self._counter)}")
+        return InstanceCache(self.work / f"instances-{next(self._counter)}", progress=lambda s: self.say(s.text))
 
     def env(self, level: str, param_mode: ParamMode = "default", cache: InstanceCache | None = None) -> AsiBenchEnv:
         return AsiBenchEnv(

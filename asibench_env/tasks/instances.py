@@ -5,12 +5,15 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import random
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +27,29 @@ from asibench_env.tasks.runtime import ensure_runtime
 ParamMode = Literal["default", "random"]
 DEFAULT_GENERATOR_TIMEOUT_S = 600.0
 CACHE_LAYOUT_VERSION = "1"
+PROGRESS_INTERVAL_S = 1.0
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GenerationStatus:
+    """Where a running instance generation is: reported when it starts, about every second, and when it ends."""
+
+    task_id: str
+    seed: Any
+    elapsed_s: float
+    timeout_s: float
+    done: bool = False
+
+    @property
+    def text(self) -> str:
+        """``generating physics.x seed 3 ... 35 s`` (``... done in 35 s`` at the end)."""
+        state = f"done in {self.elapsed_s:.0f} s" if self.done else f"{self.elapsed_s:.0f} s"
+        return f"generating {self.task_id} seed {self.seed} ... {state} (limit {self.timeout_s:.0f} s)"
+
+
+GenerationProgress = Callable[[GenerationStatus], None]
 
 
 class InstanceGenerationError(InfraError):
@@ -93,11 +119,24 @@ def _tail(text: str, limit: int = 4000) -> str:
 
 
 class InstanceCache:
-    """Generated instances on disk, one directory per content address; never regenerated."""
+    """Generated instances on disk, one directory per content address; never regenerated.
 
-    def __init__(self, root: Path | None = None, python_for: Callable[[Task], str] | None = None):
+    ``progress`` is called while a generator runs (at its start, about every ``progress_interval_s``
+    and at its end) with a :class:`GenerationStatus`; a cached instance calls nothing. The generator's
+    time limit is the task's ``generation.timeout_seconds`` (default 600 s).
+    """
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        python_for: Callable[[Task], str] | None = None,
+        progress: GenerationProgress | None = None,
+        progress_interval_s: float = PROGRESS_INTERVAL_S,
+    ):
         self.root = Path(root) if root else instances_cache_dir()
         self._python_for = python_for or _runtime_python
+        self.progress = progress
+        self.progress_interval_s = float(progress_interval_s)
 
     def path_for(self, task: Task, params: dict[str, Any]) -> Path:
         """Where the instance of these parameters is (or will be) cached."""
@@ -139,28 +178,11 @@ class InstanceCache:
             json.dumps(params),
         ]
         try:
-            try:
-                proc = subprocess.run(
-                    command,
-                    cwd=task.task_dir,
-                    env=_generator_env(),
-                    capture_output=True,
-                    text=True,
-                    errors="replace",
-                    timeout=timeout,
-                    stdin=subprocess.DEVNULL,
-                )
-            except subprocess.TimeoutExpired as exc:
-                stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+            returncode, stderr = self._run_generator(task, params, command, timeout)
+            if returncode != 0:
                 raise InstanceGenerationError(
-                    f"generator of {task.id} timed out after {timeout:.0f} s (params {params}); "
-                    f"raise generation.timeout_seconds in task_eval.yaml if it needs longer.\n"
+                    f"generator of {task.id} failed with exit code {returncode} (params {params}).\n"
                     f"stderr:\n{_tail(stderr)}"
-                ) from exc
-            if proc.returncode != 0:
-                raise InstanceGenerationError(
-                    f"generator of {task.id} failed with exit code {proc.returncode} (params {params}).\n"
-                    f"stderr:\n{_tail(proc.stderr)}"
                 )
             self._complete_layout(task, params, out_dir)
             if target.exists():
@@ -169,6 +191,51 @@ class InstanceCache:
             (target / ".complete").write_text("ok\n")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def _run_generator(self, task: Task, params: dict[str, Any], command: list[str], timeout: float) -> tuple[int, str]:
+        """Run the generator under its time limit, reporting progress; returns (exit code, stderr)."""
+        started = time.monotonic()
+
+        def report(done: bool = False) -> None:
+            status = GenerationStatus(task.id, params.get("seed"), time.monotonic() - started, timeout, done)
+            if self.progress is not None:
+                try:
+                    self.progress(status)
+                except Exception:  # noqa: BLE001 - a display callback must not break generation
+                    logger.exception("instance generation progress callback failed")
+
+        logger.info("generating %s with %s (time limit %.0f s)", task.id, params, timeout)
+        proc = subprocess.Popen(
+            command,
+            cwd=task.task_dir,
+            env=_generator_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+        )
+        report()
+        while True:
+            left = timeout - (time.monotonic() - started)
+            try:
+                _, stderr = proc.communicate(timeout=max(0.01, min(self.progress_interval_s, left)))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() - started < timeout:
+                    report()
+                    continue
+                proc.kill()
+                _, stderr = proc.communicate()
+                report(done=True)
+                raise InstanceGenerationError(
+                    f"generator of {task.id} timed out after {timeout:.0f} s (params {params}); "
+                    f"raise generation.timeout_seconds in task_eval.yaml if it needs longer.\n"
+                    f"stderr:\n{_tail(stderr or '')}"
+                ) from None
+        report(done=True)
+        logger.info("generated %s in %.1f s", task.id, time.monotonic() - started)
+        return proc.returncode, stderr or ""
 
     @staticmethod
     def _complete_layout(task: Task, params: dict[str, Any], out_dir: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from asibench_env.paths import BUILTIN_TASKS_DIR
 from asibench_env.tasks.loading import COMBINED_FILE, META_FILE, Task, TaskFileError, load_task
 from asibench_env.tasks.models import InstanceMeta
+from asibench_env.tasks.runnability import Runnability, runnability
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +214,10 @@ class TaskRegistry:
         raise UnknownTaskError(
             f"no downloaded instance {instance_id!r} under {self.instances_dirs or 'no --instances-dir'}"
         )
+
+    def runnability(self, task_id: str) -> Runnability:
+        """Whether and how the task runs here: from its generator, downloaded instances, or not at all."""
+        return runnability(self.get(task_id), len(self.instances(task_id)))
 
     def select(self, spec: str) -> list[Task]:
         """Tasks named by a CLI spec: 'all', or ids separated by commas."""
