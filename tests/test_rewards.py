@@ -217,3 +217,28 @@ def test_invalid_divisor_is_reported_not_raised(dirs):
     pred_dir, ref = dirs
     report = score_outputs({"scoring": [{"scorer": "file_match", "weight": 1}], "score_divisor": 0}, pred_dir, ref, {})
     assert report.final_score == 0 and "score_divisor" in report.error
+
+
+def test_a_custom_scorer_needing_a_missing_module_is_an_infra_error(tmp_path: Path, dirs, copy_task):
+    """A package missing where scoring runs is our environment's fault: infra_error naming it, never a 0."""
+    pred_dir, ref = dirs
+    task_dir = tmp_path / "needs_pkg"
+    task_dir.mkdir()
+    (task_dir / "custom_scorer.py").write_text("import asibench_no_such_package_xyz\n")
+    report = score_outputs(_eval({"scorer": "my_scorer", "weight": 100}), pred_dir, ref, {}, task_dir=task_dir)
+    assert report.infra_error and "'asibench_no_such_package_xyz'" in report.infra_error
+    assert "pip install asibench_no_such_package_xyz" in report.infra_error
+
+    from asibench_env.agents import NullAgent
+    from asibench_env.envs.task_env import AsiBenchEnv
+    from asibench_env.runs.runner import EpisodeSpec, run_episode
+    from asibench_env.tasks.registry import TaskRegistry
+
+    broken = copy_task("needs_pkg")
+    (broken / "custom_scorer.py").write_text("import asibench_no_such_package_xyz\n")
+    registry = TaskRegistry([broken.parent.parent], include_builtin=False)
+    (task_id,) = registry.ids()
+    env = AsiBenchEnv(task_id, registry=registry, instance_cache=None)
+    result = run_episode(env, NullAgent(), EpisodeSpec(task_id, "B3", 0))
+    assert result.status == "infra_error" and result.final_score is None
+    assert "asibench_no_such_package_xyz" in (result.error or "")

@@ -143,12 +143,20 @@ def evaluate(
     """Score the outputs in ``pred_dir`` against ``ref_dir`` under a task's evaluation contract.
 
     Judge scorers run through the official ones under ``judge``; without one they score 0 with a
-    message saying how to configure one. A judge that could not be reached sets ``infra_error``.
+    message saying how to configure one. A judge that could not be reached, or a custom scorer that
+    imports a module missing from this environment, sets ``infra_error``.
     """
     started = time.perf_counter()
     pred_dir, ref_dir = Path(pred_dir), Path(ref_dir)
     level = prompt_level.lower() if prompt_level else None
-    scorers = ScorerSet(task_dir, judge)
+    try:
+        scorers = ScorerSet(task_dir, judge)
+    except ModuleNotFoundError as exc:  # our environment lacks a package: never the agent's 0
+        reason = (
+            f"the task's custom scorer imports {exc.name!r}, which is not installed where scoring runs; "
+            f"install it into asibench-env's environment (pip install {exc.name}) or fix the task"
+        )
+        return ScoreReport(error=reason, infra_error=reason, duration_s=time.perf_counter() - started)
     gates, hard_ok, soft_failures = [], True, 0
     for gate in evaluation.get("gates", []) or []:
         result = _run_one(scorers, gate, pred_dir, ref_dir, parameters, level, 1.0)

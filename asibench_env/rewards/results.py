@@ -65,8 +65,9 @@ class ScoreReport(BaseModel):
     error: str | None = None
     """Set when scoring itself failed (timeout, crash, invalid contract); final_score is then 0."""
     infra_error: str | None = None
-    """Set when a model judge could not be reached (the official "evaluator unavailable" result): the
-    score is not the outputs' and the episode is an infrastructure failure, never a 0."""
+    """Set when a model judge could not be reached (the official "evaluator unavailable" result) or the
+    task's custom scorer needs a module this environment lacks: the score is not the outputs' and the
+    episode is an infrastructure failure, never a 0."""
     duration_s: float = 0.0
     judge_calls: int | None = None
     """Model judge calls made while scoring (None when no judge ran); judge usage is never the agent's cost."""
