@@ -152,11 +152,11 @@ def evaluate(
     try:
         scorers = ScorerSet(task_dir, judge)
     except ModuleNotFoundError as exc:  # our environment lacks a package: never the agent's 0
-        reason = (
+        missing = (
             f"the task's custom scorer imports {exc.name!r}, which is not installed where scoring runs; "
             f"install it into asibench-env's environment (pip install {exc.name}) or fix the task"
         )
-        return ScoreReport(error=reason, infra_error=reason, duration_s=time.perf_counter() - started)
+        return ScoreReport(error=missing, infra_error=missing, duration_s=time.perf_counter() - started)
     gates, hard_ok, soft_failures = [], True, 0
     for gate in evaluation.get("gates", []) or []:
         result = _run_one(scorers, gate, pred_dir, ref_dir, parameters, level, 1.0)
