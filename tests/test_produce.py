@@ -26,12 +26,14 @@ from ai4sci_bench.submission.bundle import build_submission as official_build_su
 
 from asibench_env.agents import OracleAgent  # noqa: E402
 from asibench_env.runs.batch import finished_specs, run_batch  # noqa: E402
+from asibench_env.runs.reports import rebuild_from_parquet  # noqa: E402
 from asibench_env.runs.rescore import rescore_run  # noqa: E402
 from asibench_env.runs.results import outputs_dirname  # noqa: E402
 from asibench_env.runs.runner import plan_episodes  # noqa: E402
 from asibench_env.runs.submission import SubmissionError, build_bundle, check_run  # noqa: E402
 from asibench_env.tasks.instances import InstanceCache, sample_params  # noqa: E402
 from asibench_env.tasks.registry import TaskRegistry  # noqa: E402
+from asibench_env.trajectories import load  # noqa: E402
 
 TASK = "demo.line_fit"
 LEVELS = ["B1", "B3"]
@@ -172,6 +174,12 @@ def test_score_turns_a_produced_run_into_the_scored_one(private_run: Path, publi
         assert doc["agent_output"]["persisted_outputs"]["dir"] is not None
     overview = json.loads((run / "batch_records" / "batch_overview.json").read_text())[0]
     assert overview["produced"] == 0 and overview["n_scored"] == 2
+    # the Parquet episodes were rescored too: a report rebuilt from them keeps the scores
+    episodes = load(run, "episodes").to_table().to_pylist()
+    assert {e["status"] for e in episodes} == {"scored"}
+    assert sorted(e["final_score"] for e in episodes) == sorted(d["final_score"] for d in _docs(run).values())
+    rebuild_from_parquet(run)
+    assert {d["episode_status"] for d in _docs(run).values()} == {"scored"}
 
 
 def test_score_leaves_results_without_references_produced(private_run: Path, splits, tmp_path: Path):
