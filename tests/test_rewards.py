@@ -242,3 +242,54 @@ def test_a_custom_scorer_needing_a_missing_module_is_an_infra_error(tmp_path: Pa
     result = run_episode(env, NullAgent(), EpisodeSpec(task_id, "B3", 0))
     assert result.status == "infra_error" and result.final_score is None
     assert "asibench_no_such_package_xyz" in (result.error or "")
+
+
+def _probe_wheel(folder: Path) -> Path:
+    """A minimal wheel of a package nobody has installed (built by hand: no build backend, no network)."""
+    import base64
+    import hashlib
+    import zipfile
+
+    files = {
+        "asibench_probe_pkg/__init__.py": b"VALUE = 42\n",
+        "asibench_probe_pkg-0.1.dist-info/METADATA": b"Metadata-Version: 2.1\nName: asibench-probe-pkg\nVersion: 0.1\n",
+        "asibench_probe_pkg-0.1.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = [
+        f"{name},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
+        for name, data in files.items()
+    ]
+    files["asibench_probe_pkg-0.1.dist-info/RECORD"] = (
+        "\n".join([*record, "asibench_probe_pkg-0.1.dist-info/RECORD,,"]) + "\n"
+    ).encode()
+    wheel = folder / "asibench_probe_pkg-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return wheel
+
+
+@pytest.mark.slow  # builds a task runtime
+def test_a_custom_scorer_finds_packages_of_the_task_runtime(tmp_path: Path, dirs, monkeypatch: pytest.MonkeyPatch):
+    """A module missing where scoring runs but listed in the task's runtime.packages is found there."""
+    pred_dir, ref = dirs
+    monkeypatch.setenv("ASIBENCH_ENV_RUNTIMES", str(tmp_path / "runtimes"))  # a throwaway runtime
+    wheel = _probe_wheel(tmp_path)
+    task_dir = _custom_task(
+        tmp_path,
+        "        import asibench_probe_pkg\n"
+        "        return ScoreDetail('my_scorer', float(asibench_probe_pkg.VALUE), config['weight'], True, {})\n",
+    )
+    evaluation = _eval({"scorer": "my_scorer", "weight": 100})
+    inside = score_outputs(evaluation, pred_dir, ref, {}, task_dir=task_dir)  # imported inside score()
+    assert inside.missing_module == "asibench_probe_pkg" and "runtime.packages" in (inside.infra_error or "")
+    found = score_outputs(evaluation, pred_dir, ref, {}, task_dir=task_dir, runtime_packages=[str(wheel)])
+    assert found.infra_error is None and found.final_score == 42
+    (task_dir / "custom_scorer.py").write_text(  # imported when the module loads
+        "import asibench_probe_pkg\n" + (task_dir / "custom_scorer.py").read_text()
+    )
+    missing = score_outputs(evaluation, pred_dir, ref, {}, task_dir=task_dir)
+    assert missing.missing_module == "asibench_probe_pkg" and missing.infra_error
+    found = score_outputs(evaluation, pred_dir, ref, {}, task_dir=task_dir, runtime_packages=[str(wheel)])
+    assert found.infra_error is None and found.final_score == 42

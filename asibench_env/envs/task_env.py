@@ -405,6 +405,7 @@ class AsiBenchEnv(gym.Env[str, str]):
             task_dir=self.task.task_dir,
             timeout_s=self.scoring_timeout_s,
             judge=self.judge,
+            runtime_packages=self.task.runtime_packages,
         )
         judge_usage = score.model_dump(
             include={"judge_calls", "judge_input_tokens", "judge_output_tokens", "judge_cost_usd"}

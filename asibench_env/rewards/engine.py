@@ -95,6 +95,13 @@ class ScorerSet:
         )
 
 
+def _missing_module_reason(name: str | None) -> str:
+    return (
+        f"a scorer of the task imports {name!r}, which is installed neither where scoring runs nor in the "
+        f"task's runtime; install it (pip install {name}), list it in the task's runtime.packages, or fix the task"
+    )
+
+
 def _crashed(name: str, max_score: float, exc: BaseException) -> ScorerResult:
     return ScorerResult(
         scorer_name=name,
@@ -106,6 +113,7 @@ def _crashed(name: str, max_score: float, exc: BaseException) -> ScorerResult:
             "scorer_internal_error": True,
             "exception_type": type(exc).__name__,
             "traceback_tail": traceback.format_exc().splitlines()[-5:],
+            **({"missing_module": exc.name} if isinstance(exc, ModuleNotFoundError) else {}),
         },
     )
 
@@ -152,11 +160,10 @@ def evaluate(
     try:
         scorers = ScorerSet(task_dir, judge)
     except ModuleNotFoundError as exc:  # our environment lacks a package: never the agent's 0
-        missing = (
-            f"the task's custom scorer imports {exc.name!r}, which is not installed where scoring runs; "
-            f"install it into asibench-env's environment (pip install {exc.name}) or fix the task"
+        why = _missing_module_reason(exc.name)
+        return ScoreReport(
+            error=why, infra_error=why, missing_module=exc.name, duration_s=time.perf_counter() - started
         )
-        return ScoreReport(error=missing, infra_error=missing, duration_s=time.perf_counter() - started)
     gates, hard_ok, soft_failures = [], True, 0
     for gate in evaluation.get("gates", []) or []:
         result = _run_one(scorers, gate, pred_dir, ref_dir, parameters, level, 1.0)
@@ -176,6 +183,7 @@ def evaluate(
             raw += result.score
     elif str(evaluation.get("hard_fail_score_mode", "zero")) == "gate_score_sum":
         raw = sum(g.score for g in gates)
+    missing = next((m for r in [*gates, *scores] if (m := r.details.get("missing_module"))), None)
     divisor = score_divisor(evaluation)
     max_raw = float(sum(float(e.get("weight", 1.0)) for e in evaluation.get("scoring", []) or []))
     return ScoreReport(
@@ -186,7 +194,9 @@ def evaluate(
         soft_gate_failures=soft_failures,
         final_score=raw / divisor,
         max_possible_score=max_raw / divisor,
-        infra_error=next((reason for r in [*gates, *scores] if (reason := judge_unavailable(r))), None),
+        infra_error=next((reason for r in [*gates, *scores] if (reason := judge_unavailable(r))), None)
+        or (_missing_module_reason(missing) if missing else None),
+        missing_module=missing,
         duration_s=time.perf_counter() - started,
         **judge_totals([*gates, *scores]),
     )

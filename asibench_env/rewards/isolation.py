@@ -20,12 +20,14 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from asibench_env.errors import InfraError
 from asibench_env.rewards.judge import JUDGE_TIMEOUT_S, JudgeConfigError, JudgeRequest, JudgeSettings, needs_judge
 from asibench_env.rewards.results import ScoreReport
+from asibench_env.tasks.runtime import RuntimeBuildError, ensure_runtime, site_packages
 
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MEMORY_BYTES = 4 * 1024**3
@@ -168,6 +170,19 @@ def _failed(reason: str, evaluation: dict[str, Any], started: float) -> ScoreRep
     )
 
 
+def _ask(
+    worker: ScoringWorker | None, payload: dict[str, Any], timeout_s: float, evaluation: dict[str, Any], started: float
+) -> ScoreReport:
+    """One request to the scoring worker; a lost worker or a failed child is a 0 report with the reason."""
+    try:
+        answer = (worker or ScoringWorker.default()).request(payload, timeout_s + WORKER_GRACE_S)
+    except ScoringWorkerLost as exc:
+        answer = {"ok": False, "error": str(exc)}
+    if not answer.get("ok"):
+        return _failed(str(answer.get("error")), evaluation, started)
+    return ScoreReport.model_validate(answer["report"])
+
+
 def score_outputs(
     evaluation: dict[str, Any],
     pred_dir: Path,
@@ -180,8 +195,13 @@ def score_outputs(
     memory_bytes: int | None = DEFAULT_MEMORY_BYTES,
     worker: ScoringWorker | None = None,
     judge: JudgeSettings | None = None,
+    runtime_packages: Sequence[str] = (),
 ) -> ScoreReport:
     """Score in a child process on a copy of ``pred_dir``; 0 with the reason on failure.
+
+    A task's custom scorer that imports a module this environment lacks is scored again with the task
+    runtime's packages (``runtime_packages``, built on first use) on its path after ours; a module
+    missing there too gives a report with ``infra_error`` (and ``missing_module``) set.
 
     ``worker`` defaults to the process's :meth:`ScoringWorker.default`. A scorer that fails, hangs or
     crashes, and a worker that dies, give a 0 report with the reason, never an exception.
@@ -209,7 +229,7 @@ def score_outputs(
             copy_outputs(Path(pred_dir), copy_dir)
         except OSError as exc:
             return _failed(f"could not copy the outputs for scoring: {exc}", evaluation, started)
-        payload = {
+        payload: dict[str, Any] = {
             "evaluation": evaluation,
             "pred_dir": str(copy_dir),
             "ref_dir": str(ref_dir),
@@ -220,11 +240,12 @@ def score_outputs(
             "memory_bytes": memory_bytes,
             "judge": request.payload() if request else None,
         }
-        try:
-            answer = (worker or ScoringWorker.default()).request(payload, float(timeout_s) + WORKER_GRACE_S)
-        except ScoringWorkerLost as exc:
-            answer = {"ok": False, "error": str(exc)}
-    if not answer.get("ok"):
-        return _failed(str(answer.get("error")), evaluation, started)
-    report = ScoreReport.model_validate(answer["report"])
+        report = _ask(worker, payload, float(timeout_s), evaluation, started)
+        if report.missing_module and runtime_packages:
+            try:
+                payload["extra_paths"] = [str(site_packages(ensure_runtime(runtime_packages)))]
+            except (OSError, RuntimeBuildError) as exc:
+                reason = f"{report.infra_error} (the task runtime could not be built: {exc})"
+                return report.model_copy(update={"infra_error": reason, "error": reason})
+            report = _ask(worker, payload, float(timeout_s), evaluation, started)
     return report.model_copy(update={"duration_s": time.perf_counter() - started})

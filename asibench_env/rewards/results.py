@@ -68,6 +68,8 @@ class ScoreReport(BaseModel):
     """Set when a model judge could not be reached (the official "evaluator unavailable" result) or the
     task's custom scorer needs a module this environment lacks: the score is not the outputs' and the
     episode is an infrastructure failure, never a 0."""
+    missing_module: str | None = None
+    """The module a task's custom scorer could not import (scoring then retries with the task runtime)."""
     duration_s: float = 0.0
     judge_calls: int | None = None
     """Model judge calls made while scoring (None when no judge ran); judge usage is never the agent's cost."""

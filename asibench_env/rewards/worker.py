@@ -33,6 +33,8 @@ def _run_child(request: dict[str, Any], write_fd: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = int(request["timeout_s"]) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    # The task runtime's packages, after ours: a custom scorer finds what it needs there, ours win.
+    sys.path.extend(str(path) for path in request.get("extra_paths") or [])
     try:
         report = evaluate(
             request["evaluation"],

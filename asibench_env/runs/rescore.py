@@ -55,6 +55,7 @@ def _score(
             task_dir=task.task_dir,
             timeout_s=timeout_s,
             judge=judge,
+            runtime_packages=task.runtime_packages,
         )
     if score.infra_error is not None:  # e.g. the judge was unreachable: the result stays produced
         raise InfraError(f"scoring {result.instance_id} [{result.prompt_level}] failed: {score.infra_error}")

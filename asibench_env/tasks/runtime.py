@@ -100,6 +100,14 @@ def ensure_runtime(packages: Sequence[str] = ()) -> Path:
     return target
 
 
+def site_packages(target: Path) -> Path:
+    """The ``site-packages`` folder of a runtime; ``FileNotFoundError`` when it has none."""
+    found = sorted((target / "lib").glob("python*/site-packages"))
+    if not found:
+        raise FileNotFoundError(f"the task runtime {target} has no lib/python*/site-packages")
+    return found[0]
+
+
 def describe_runtime(target: Path) -> dict[str, object]:
     """Path, Python version and installed packages of a runtime, for run metadata."""
     python = target / "bin" / "python"
