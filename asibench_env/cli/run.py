@@ -27,6 +27,7 @@ from asibench_env.cli.run_setup import (
     sandbox_options,
     settings_from,
 )
+from asibench_env.runs.baselines import baseline_provenance
 from asibench_env.runs.batch import RunDirError, run_batch
 
 console = Console()
@@ -113,8 +114,7 @@ def run(
 
     Writes DIR/run_metadata.json, DIR/results/, DIR/batch_records/ and DIR/trajectories/ (Parquet).
     """
-    settings = settings_from(
-        config,
+    given: dict[str, Any] = dict(
         agent=agent,
         options=agent_option,
         model=model,
@@ -134,6 +134,11 @@ def run(
         max_wall_time_s=max_wall_time,
         concurrency=concurrency,
     )
+    settings = settings_from(config, **given)
+    baseline = None
+    if config is not None:
+        overrides = [name for name, value in given.items() if value is not None]
+        baseline = baseline_provenance(config, settings, overrides)
     judge = judge_settings(judge_base_url, judge_api_key_env, judge_model, judge_protocol)
     registry = open_registry(tasks_dir, instances_dir)
     run_plan = plan(settings, registry, param_mode, skip_unrunnable=skip_unrunnable)
@@ -171,6 +176,7 @@ def run(
             env_kwargs=env_kwargs,
             show_progress=not quiet,
             agent_config=agent_config,
+            baseline=baseline,
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,11 @@ import yaml
 from pydantic import Field, ValidationError
 
 from asibench_env.agents.settings import AgentSettings, validation_message
+from asibench_env.paths import PACKAGE_DIR
+from asibench_env.runs.metadata import BaselineProvenance
+
+REPO_BASELINES_DIR = PACKAGE_DIR.parent / "baselines"
+"""The baseline files pinned in this repository (present when running from a checkout)."""
 
 
 class BaselineConfig(AgentSettings):
@@ -66,3 +72,19 @@ def with_overrides(base: BaselineConfig, overrides: dict[str, Any]) -> BaselineC
     except ValidationError as exc:
         field, message = validation_message(exc, known=BaselineConfig.model_fields)
         raise BaselineError(f"{field}: {message}", field=field) from exc
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes; raises ``OSError``."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def baseline_provenance(path: Path, config: BaselineConfig, overrides: list[str]) -> BaselineProvenance:
+    """What ``run_metadata.json`` records of the baseline file a run started from; raises ``OSError``."""
+    return BaselineProvenance(
+        name=config.name,
+        path=str(Path(path).resolve()),
+        file_name=Path(path).name,
+        sha256=file_sha256(path),
+        overrides=sorted(overrides),
+    )

@@ -24,10 +24,17 @@ from asibench_env.agents.base import Agent, AsyncAgent
 from asibench_env.envs.episode import EpisodeResult
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.rewards import JudgeSettings
-from asibench_env.runs.metadata import SandboxProvenance, collect_run_metadata, save_run_metadata
+from asibench_env.runs.metadata import (
+    BaselineProvenance,
+    PlannedEpisode,
+    SandboxProvenance,
+    collect_run_metadata,
+    save_run_metadata,
+)
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
 from asibench_env.runs.results import write_result
 from asibench_env.runs.runner import EpisodeSpec, run_episode, spec_key
+from asibench_env.tasks.hashing import task_sha256
 from asibench_env.tasks.instances import GenerationStatus, InstanceCache
 from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import TrajectoryLogger, load
@@ -167,8 +174,12 @@ def run_batch(
     allow_mixed: bool = False,
     show_progress: bool = True,
     on_result: Callable[[EpisodeResult], None] | None = None,
+    baseline: BaselineProvenance | None = None,
 ) -> BatchOutcome:
-    """Run every spec (skipping finished ones with ``resume``) and write results, records and trajectories."""
+    """Run every spec (skipping finished ones with ``resume``) and write results, records and trajectories.
+
+    ``baseline`` records the baseline file the run was started from in ``run_metadata.json``.
+    """
     out_dir = Path(out_dir)
     preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
     done = finished_specs(out_dir) if resume else set()
@@ -179,7 +190,7 @@ def run_batch(
     judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
     judge_public = judge.public() if judge is not None else None
     if not (out_dir / "run_metadata.json").exists():
-        _write_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public)
+        _write_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
     run_id = uuid.uuid4().hex[:12]
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -261,7 +272,7 @@ def run_batch(
                     thread.join(0.2)
     outcome = board.outcome
     if outcome.results:
-        _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public)
+        _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public, baseline)
     rebuild_batch_records(out_dir)
     return outcome
 
@@ -293,6 +304,7 @@ def _write_metadata(
     requested: str,
     agent_config: dict[str, Any] | None,
     judge: dict[str, Any] | None = None,
+    baseline: BaselineProvenance | None = None,
 ) -> None:
     isolation = next((r.sandbox for r in results if r.sandbox), {})
     sandbox = SandboxProvenance(
@@ -302,7 +314,10 @@ def _write_metadata(
         network=isolation.get("network"),
         details=isolation.get("details", {}),
     )
-    task_versions = {t: registry.get(t).version for t in sorted({s.task_id for s in specs})}
+    task_ids = sorted({s.task_id for s in specs})
+    task_versions = {t: registry.get(t).version for t in task_ids}
+    task_hashes = {t: task_sha256(registry.get(t)) for t in task_ids}
+    planned = [PlannedEpisode(task_id=s.task_id, level=s.level, seed=s.seed, instance_id=s.instance_id) for s in specs]
     save_run_metadata(
         out_dir,
         collect_run_metadata(
@@ -312,5 +327,8 @@ def _write_metadata(
             levels=sorted({s.level for s in specs}),
             seeds=sorted({s.seed for s in specs if s.seed is not None}),
             judge=judge,
+            task_hashes=task_hashes,
+            planned=planned,
+            baseline=baseline,
         ),
     )

@@ -29,6 +29,30 @@ class SandboxProvenance(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class BaselineProvenance(BaseModel):
+    """The baseline file a run was started from (``asibench-env run --config``)."""
+
+    name: str
+    """The baseline's ``name`` field."""
+    path: str
+    """The file as given on the command line, resolved."""
+    file_name: str
+    """The file's name (``gpt-4.1.yaml``), looked up under the repository's ``baselines/`` to check it."""
+    sha256: str
+    """SHA-256 of the file's bytes when the run started."""
+    overrides: list[str] = Field(default_factory=list)
+    """Settings given on the command line on top of the file (empty: the file as pinned)."""
+
+
+class PlannedEpisode(BaseModel):
+    """One episode a run planned: a task and level, and a seed (generated) or an instance id (downloaded)."""
+
+    task_id: str
+    level: str
+    seed: int | None = None
+    instance_id: str | None = None
+
+
 class RunMetadata(BaseModel):
     """The run_metadata.json document."""
 
@@ -47,6 +71,12 @@ class RunMetadata(BaseModel):
     seeds: list[int] = Field(default_factory=list)
     judge: dict[str, Any] | None = None
     """The model judge's public settings (endpoint, model, protocol, key variable name; never the key)."""
+    task_hashes: dict[str, str] = Field(default_factory=dict)
+    """SHA-256 of each task's folder (asibench_env.tasks.hashing.task_sha256) when the run started."""
+    planned: list[PlannedEpisode] = Field(default_factory=list)
+    """Every episode the run planned (what a leaderboard counts coverage against)."""
+    baseline: BaselineProvenance | None = None
+    """The baseline file the run was started from, when it was (``--config``)."""
 
 
 def _git(*args: str) -> str | None:
@@ -75,6 +105,9 @@ def collect_run_metadata(
     levels: list[str],
     seeds: list[int],
     judge: dict[str, Any] | None = None,
+    task_hashes: dict[str, str] | None = None,
+    planned: list[PlannedEpisode] | None = None,
+    baseline: BaselineProvenance | None = None,
 ) -> RunMetadata:
     """Metadata for a run; the git fields are set only when running from a checkout."""
     commit = _git("rev-parse", "HEAD") if (PACKAGE_DIR.parent / ".git").exists() else None
@@ -95,6 +128,9 @@ def collect_run_metadata(
         levels=levels,
         seeds=seeds,
         judge=judge,
+        task_hashes=task_hashes or {},
+        planned=planned or [],
+        baseline=baseline,
     )
 
 
