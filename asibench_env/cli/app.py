@@ -10,6 +10,7 @@ import typer
 
 from asibench_env.cli.docker import image_app, sandbox_app
 from asibench_env.cli.instances import instances_app
+from asibench_env.cli.leaderboard import leaderboard
 from asibench_env.cli.report import report
 from asibench_env.cli.run import run
 from asibench_env.cli.score import score
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command()(run)
 app.command()(report)
 app.command()(score)
+app.command()(leaderboard)
 app.add_typer(submission_app, name="submission")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(instances_app, name="instances")
