@@ -424,19 +424,18 @@ def build_leaderboard(
     frame, confs = _frame(runs)
     _refuse_duplicates(frame, runs, confs)
     config_ids = sorted(set(frame.config.tolist()))
-    counted_keys = {cid: np.unique(frame.key[(frame.config == cid) & frame.counted]) for cid in config_ids}
+    counted_keys = {cid: set(frame.key[(frame.config == cid) & frame.counted].tolist()) for cid in config_ids}
     compare = frame.counted.copy()
-    common: np.ndarray | None = None
+    common: set[str] | None = None
     if not allow_partial and len(config_ids) > 1:
-        common = counted_keys[config_ids[0]]
-        for cid in config_ids[1:]:
-            common = np.intersect1d(common, counted_keys[cid])
-        if common.size == 0:
+        common = set.intersection(*counted_keys.values())
+        if not common:
             raise LeaderboardError(
                 "the configurations share no counted episode; pass --allow-partial to compare each on its own episodes"
             )
-        compare &= np.isin(frame.key, common)
-    union = np.unique(np.concatenate(list(counted_keys.values()))) if counted_keys else np.empty(0, dtype=object)
+        in_common = pc.is_in(pa.array(frame.key, type=pa.string()), value_set=pa.array(sorted(common), pa.string()))
+        compare &= in_common.to_numpy(zero_copy_only=False)
+    union = set().union(*counted_keys.values())
     domains_of = {name: _domain(registry, name) for name in frame.task_names}
     task_domain = np.asarray([domains_of[n] for n in frame.task_names], dtype=object)
     episode_domain = task_domain[frame.task] if frame.task.size else np.empty(0, dtype=object)
@@ -454,7 +453,7 @@ def build_leaderboard(
         seed=seed,
         resamples=resamples,
         compared_on="own" if allow_partial or common is None else "common",
-        common_episodes=None if common is None else int(common.size),
+        common_episodes=None if common is None else len(common),
         allow_mixed=allow_mixed,
         levels=sorted(frame.level_names),
         domains=sorted(set(domains_of.values())),
@@ -474,7 +473,7 @@ def _row(
     runs: list[RunData],
     evidence: dict[int, RunEvidence],
     compare: np.ndarray,
-    union: np.ndarray,
+    union: set[str],
     episode_domain: np.ndarray,
     allow_partial: bool,
     seed: int,
@@ -523,7 +522,7 @@ def _row(
     last = pc.max(times).as_py() if times is not None else None
     tokens = pc.add(table["input_tokens"], table["output_tokens"])
     status = frame.status[mine]
-    partial = allow_partial and (bool(missing) or len(own_keys) < union.size)
+    partial = allow_partial and (bool(missing) or len(own_keys) < len(union))
     label, reasons = assess_row([runs[i] for i in run_indices], [evidence[i] for i in run_indices], sources)
     return Row(
         rank=None,
