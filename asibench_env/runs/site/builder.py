@@ -288,6 +288,11 @@ def _code(text: str) -> Markup:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
+def _breakable(text: str) -> Markup:
+    """Escape, and let a long identifier wrap after its dots and underscores (not inside its words)."""
+    return Markup(re.sub(r"([._])", r"\1<wbr>", str(escape(text))))
+
+
 def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
@@ -300,7 +305,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(cell=_cell, sort_key=_sort_key, code=_code, score=_score, href=_href)
+    env.filters.update(breakable=_breakable, cell=_cell, sort_key=_sort_key, code=_code, score=_score, href=_href)
     return env
 
 

@@ -1,6 +1,7 @@
 // Sortable tables (progressive enhancement): each heading of a table.sortable becomes a button that
 // sorts the rows by that column, numbers as numbers, then the other way on a second press. A cell's
-// data-sort value, when present, is what is compared. Without script the table keeps its built order.
+// data-sort value, when present, is what is compared; a heading marked data-nosort stays text.
+// Without script the table keeps its built order.
 (function () {
   "use strict";
   function key(row, index) {
@@ -30,6 +31,7 @@
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     if (!table.tHead || !table.tBodies.length) return;
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, index) {
+      if (th.hasAttribute("data-nosort")) return;
       var button = document.createElement("button");
       button.type = "button";
       button.className = "sort";
