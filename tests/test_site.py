@@ -203,7 +203,7 @@ def test_leaderboard_rows_become_a_ranked_table(tmp_path: Path, registry: TaskRe
     html = (tmp_path / "site" / "index.html").read_text()
     assert "No runs are ranked yet" not in html
     assert '<th scope="row" data-sort="name=oracle">name=oracle</th>' in html
-    assert "99.0–100.0" in html and "self-reported" in html and 'data-sort="12.5"' in html
+    assert "99.0–100.0" in html and "8.0–17.0" in html and "self-reported" in html and 'data-sort="12.5"' in html
     (tmp_path / "bad.json").write_text('{"rows": [1, 2]}')
     with pytest.raises(SiteError, match="list of row objects"):
         load_leaderboard(tmp_path / "bad.json")
@@ -287,25 +287,40 @@ def _levels(html: str) -> list[str]:
     return re.findall(r'<td data-label="level">(B\d)</td>', body)
 
 
-@pytest.mark.slow
-def test_a_table_sorts_when_its_heading_is_clicked(site: Path, demo_run: Path, tmp_path: Path) -> None:
-    run_page = site / "runs" / demo_run.name / "index.html"
-    html = run_page.read_text()
+def _click_and_dump(page: Path, heading: int, clicks: int, tmp_path: Path) -> str:
+    """The DOM of ``page`` after its first sortable table's heading number ``heading`` was pressed ``clicks`` times."""
+    html = page.read_text()
     click = (
-        "<script>var h = document.querySelectorAll('table.sortable thead th')[1].querySelector('button');"
-        "h.click(); h.click();</script>"
+        f"<script>var b = document.querySelectorAll('table.sortable thead th')[{heading}].querySelector('button');"
+        f"for (var i = 0; i < {clicks}; i++) b.click();</script>"
     )
-    probe = run_page.with_name("sort-probe.html")
+    probe = page.with_name("sort-probe.html")
     probe.write_text(html.replace("</body>", click + "</body>"))
     try:
         proc = _browse(tmp_path, "--dump-dom", probe.as_uri())
     finally:
         probe.unlink()
     assert _console(proc.stderr) == []
-    dom = proc.stdout
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_a_table_sorts_when_its_heading_is_clicked(
+    site: Path, demo_run: Path, tmp_path: Path, registry: TaskRegistry
+) -> None:
+    run_page = site / "runs" / demo_run.name / "index.html"
+    assert _levels(run_page.read_text()) == LEVELS  # as built (and as shown without script)
+    dom = _click_and_dump(run_page, 1, 2, tmp_path)  # "level", twice: descending
     assert 'aria-sort="descending"' in dom
     assert _levels(dom) == ["B4", "B3", "B2", "B1"]
-    assert _levels(html) == LEVELS  # as built (and as shown without script)
+    # Numbers sort as numbers (12.5 before 100.0, which text order would reverse), blanks last.
+    build_site([], tmp_path / "board", registry=registry, leaderboard=ROWS)
+    dom = _click_and_dump(tmp_path / "board" / "index.html", 1, 1, tmp_path)  # "overall", ascending
+    board = dom.split("<tbody>", 1)[1]
+    assert board.index("name=naive") < board.index("name=oracle")
+    dom = _click_and_dump(tmp_path / "board" / "index.html", 4, 1, tmp_path)  # "cost per problem"
+    board = dom.split("<tbody>", 1)[1]
+    assert board.index("name=naive") < board.index("name=oracle")  # 0.0, then the blank
 
 
 def _png_size(path: Path) -> tuple[int, int]:

@@ -262,10 +262,12 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}" if abs(value) < 0.01 and value else f"{value:.1f}"
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.3g}"
     if isinstance(value, list | tuple):
-        if len(value) == 2 and all(isinstance(v, int | float) for v in value):
-            return f"{_cell(float(value[0]))}–{_cell(float(value[1]))}"
+        if len(value) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            low, high = float(value[0]), float(value[1])
+            spec = ".1f" if max(abs(low), abs(high)) >= 1 else ".3g"  # both ends alike: "8.0–17.0"
+            return f"{low:{spec}}–{high:{spec}}"
         return ", ".join(_cell(v) for v in value)
     if isinstance(value, Mapping):
         return ", ".join(f"{k}={_cell(v)}" for k, v in value.items() if v is not None)
@@ -305,6 +307,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.tests["number"] = lambda value: isinstance(value, int | float) and not isinstance(value, bool)
     env.filters.update(breakable=_breakable, cell=_cell, sort_key=_sort_key, code=_code, score=_score, href=_href)
     return env
 

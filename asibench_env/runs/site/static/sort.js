@@ -10,10 +10,11 @@
     var value = cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent;
     return value.trim();
   }
+  var NUMBER = /^-?[0-9]*\.?[0-9]+(e[-+]?[0-9]+)?$/i;
   function compare(a, b) {
-    var x = parseFloat(a), y = parseFloat(b);
-    var numeric = /^-?[0-9.]+(e[-+]?[0-9]+)?$/i;
-    if (numeric.test(a) && numeric.test(b) && !isNaN(x) && !isNaN(y)) return x - y;
+    var x = NUMBER.test(a), y = NUMBER.test(b);
+    if (x && y) return parseFloat(a) - parseFloat(b);
+    if (x !== y) return x ? -1 : 1; // numbers before blanks and text ("-")
     return a.localeCompare(b, undefined, { numeric: true, sensitivity: "base" });
   }
   function sortTable(table, index, direction) {
