@@ -194,6 +194,24 @@ def test_task_page_shows_the_public_material_only(site: Path, registry: TaskRegi
         shutil.rmtree(probe)
 
 
+def test_run_page_shows_costs_and_unscored_episodes(tmp_path: Path, demo_run: Path, registry: TaskRegistry) -> None:
+    run = tmp_path / "model-run"
+    shutil.copytree(demo_run, run)
+    results = sorted((run / "results").glob("*.json"))
+    costly = json.loads(results[0].read_text())
+    costly["cost"] = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15, "estimated_cost_usd": 0.0042}
+    results[0].write_text(json.dumps(costly))
+    produced = json.loads(results[-1].read_text())  # B4: kept outputs, not scored
+    produced.update(final_score=None, episode_status="produced", status="completed")
+    results[-1].write_text(json.dumps(produced))
+    built = build_site([run], tmp_path / "site", registry=registry)
+    html = (tmp_path / "site" / "runs" / "model-run" / "index.html").read_text()
+    assert "cost (USD)" in html and "0.0042" in html
+    assert 'data-label="score" class="num" data-sort="-1">-</td>' in html
+    assert "B4 -" in html and "B1 100.0" in html  # the chart's alt text: B4 has no scored episode
+    assert built.index == tmp_path / "site" / "index.html"
+
+
 def test_leaderboard_rows_become_a_ranked_table(tmp_path: Path, registry: TaskRegistry) -> None:
     board = tmp_path / "leaderboard.json"
     board.write_text(json.dumps({"rows": ROWS}))

@@ -93,6 +93,11 @@ class RunPage:
         return str(self.metadata.get("timestamp") or "")
 
     @property
+    def has_cost(self) -> bool:
+        """Whether any episode reports a cost (model agents); the table then has a cost column."""
+        return any(e.cost is not None for e in self.episodes)
+
+    @property
     def mean(self) -> float | None:
         scores = [e.score for e in self.episodes if e.score is not None]
         return sum(scores) / len(scores) if scores else None
@@ -179,7 +184,7 @@ def _episodes(run_dir: Path) -> list[Episode]:
                 score=_number(doc.get("final_score")) if doc.get("episode_status") != "produced" else None,
                 steps=doc.get("steps"),
                 seconds=_number(doc.get("execution_time_seconds")),
-                cost=_number(cost.get("total_usd") if isinstance(cost, dict) else cost),
+                cost=_number(cost.get("estimated_cost_usd")) if isinstance(cost, dict) else None,
                 error=str(doc.get("error") or doc.get("score_error") or ""),
                 result_href=_href("results", path.name),
                 outputs=outputs,
