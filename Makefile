@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean sandbox-image
+.PHONY: demo test test-fast lint bench clean sandbox-image chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	rm -rf runs/demo  # the demo starts afresh each time (a real run refuses to overwrite itself)
 	$(BIN)/asibench-env run --agent oracle --tasks all --levels B1,B2,B3,B4 --seeds 0-1 --concurrency 2 --out runs/demo
+	$(BIN)/asibench-env site build runs/demo --out runs/demo-site  # the static site; prints its index page
 
-test: $(STAMP) sandbox-image lint
+test: $(STAMP) sandbox-image chromium lint
 	bash .ci/pytest.sh
 
 # For contributors: lint plus every test not marked slow (no Docker, calibration or validator runs).
@@ -35,6 +36,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check asibench_env
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
+
+# Headless chromium, for the site's browser tests (never skipped), installed from Debian when missing.
+# The script says so, and asks first when there is a terminal.
+chromium:
+	bash scripts/chromium.sh
 
 bench: $(STAMP) sandbox-image
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -14,6 +14,7 @@ from asibench_env.cli.leaderboard import leaderboard
 from asibench_env.cli.report import report
 from asibench_env.cli.run import run
 from asibench_env.cli.score import score
+from asibench_env.cli.site import site_app
 from asibench_env.cli.submission import submission_app
 from asibench_env.cli.tasks import tasks_app
 
@@ -32,6 +33,7 @@ app.add_typer(tasks_app, name="tasks")
 app.add_typer(instances_app, name="instances")
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(site_app, name="site")
 
 
 def one_line_error(exc: typer.TyperException) -> str:

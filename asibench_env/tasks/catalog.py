@@ -16,8 +16,12 @@ from asibench_env.tasks.loading import Task
 EXCERPT_CHARS = 700
 
 
-def _goal_excerpt(task: Task) -> str:
-    """The B3 template's text before its first section heading (the goal), as one paragraph."""
+def goal_excerpt(task: Task) -> str:
+    """The B3 template's text before its first section heading (the goal), as one paragraph.
+
+    A template, never an instance: placeholders stay ``<name>``, so no reference value can appear. The
+    catalogue and the benchmark site show this excerpt.
+    """
     text = task.prompt_template("B3").read_text(encoding="utf-8")
     body = re.split(r"^#{2,}\s", text, maxsplit=1, flags=re.M)[0]
     lines = [line for line in body.splitlines() if line.strip() and not line.startswith("# ")]
@@ -42,7 +46,8 @@ def _scorer_line(entry: dict[str, Any]) -> str:
     return f"{name}" + (f" ({config['function']})" if "function" in config else "")
 
 
-def _evaluation_summary(task: Task) -> list[str]:
+def evaluation_summary(task: Task) -> list[str]:
+    """The scoring contract's shape as lines: gates, then each scorer's share of the score."""
     gates = task.evaluation.get("gates", [])
     scoring = task.evaluation.get("scoring", [])
     lines = []
@@ -96,9 +101,9 @@ def _task_section(task: Task) -> str:
         "",
         "Evaluation:",
         "",
-        *_evaluation_summary(task),
+        *evaluation_summary(task),
         "",
-        f"B3 prompt (excerpt): {_goal_excerpt(task)}",
+        f"B3 prompt (excerpt): {goal_excerpt(task)}",
         "",
     ]
     return "\n".join(out)
