@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	rm -rf runs/demo  # the demo starts afresh each time (a real run refuses to overwrite itself)
+	rm -rf runs/demo runs/demo-leaderboard  # the demo starts afresh each time (a real run refuses to overwrite itself)
 	$(BIN)/asibench-env run --agent oracle --tasks all --levels B1,B2,B3,B4 --seeds 0-1 --concurrency 2 --out runs/demo
-	$(BIN)/asibench-env site build runs/demo --out runs/demo-site  # the static site; prints its index page
+	$(BIN)/asibench-env leaderboard runs/demo --out runs/demo-leaderboard
+	$(BIN)/asibench-env site build runs/demo --leaderboard runs/demo-leaderboard/leaderboard.json --out runs/demo-site  # prints its index page
 
 test: $(STAMP) sandbox-image chromium lint
 	bash .ci/pytest.sh

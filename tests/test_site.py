@@ -227,6 +227,24 @@ def test_leaderboard_rows_become_a_ranked_table(tmp_path: Path, registry: TaskRe
         load_leaderboard(tmp_path / "bad.json")
 
 
+def test_the_leaderboard_commands_json_becomes_the_sites_table(
+    tmp_path: Path, demo_run: Path, registry: TaskRegistry
+) -> None:
+    """The JSON `asibench-env leaderboard --out` writes (docs/leaderboard.md) is shown as ranked columns."""
+    from asibench_env.runs.leaderboard import build_leaderboard
+
+    board = build_leaderboard([demo_run], registry=registry)
+    path = tmp_path / "leaderboard.json"
+    path.write_text(board.model_dump_json())
+    (row,) = load_leaderboard(path)
+    assert row["rank"] == 1 and row["configuration"] == "oracle" and row["mean"] == pytest.approx(100.0, abs=0.5)
+    assert [row[level] for level in ("B1", "B2", "B3", "B4")] == [pytest.approx(100.0, abs=0.5)] * 4
+    assert row["episodes"] == "4/4" and row["trust"] in {"official", "reproduced", "community", "unverified"}
+    build_site([demo_run], tmp_path / "site", registry=registry, leaderboard=[row])
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert "95% interval" in html and "No runs are ranked yet" not in html
+
+
 def test_build_refuses_a_folder_it_did_not_build(tmp_path: Path, registry: TaskRegistry, demo_run: Path) -> None:
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep me")

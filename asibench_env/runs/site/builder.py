@@ -257,7 +257,28 @@ def load_leaderboard(path: Path | None) -> list[dict[str, Any]]:
     rows = doc.get("rows") if isinstance(doc, dict) else doc
     if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
         raise SiteError(f"{path}: expected a list of row objects (or an object with a 'rows' list)")
-    return rows
+    return [_display_row(row) if isinstance(row.get("overall"), Mapping) else row for row in rows]
+
+
+def _display_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of ``asibench-env leaderboard``'s JSON (docs/leaderboard.md) as the site's columns."""
+    overall = row.get("overall") or {}
+    interval = overall.get("ci95") or {}
+    coverage = row.get("coverage") or {}
+    levels = row.get("levels") or {}
+    return {
+        "rank": row.get("rank"),
+        "configuration": row.get("name") or row.get("config_id"),
+        "trust": row.get("trust"),
+        "mean": overall.get("mean"),
+        "95% interval": [interval["low"], interval["high"]] if {"low", "high"} <= set(interval) else None,
+        **{level: (levels.get(level) or {}).get("mean") for level in LEVELS},
+        "episodes": f"{coverage.get('episodes_counted', '?')}/{coverage.get('episodes_planned', '?')}",
+        "$ per problem": row.get("mean_cost_usd"),
+        "steps": row.get("mean_steps"),
+        "infra errors": row.get("infra_errors"),
+        "produced": row.get("produced"),
+    }
 
 
 def _cell(value: Any) -> str:
