@@ -379,3 +379,26 @@ def test_screenshots_at_phone_and_desktop_widths(site: Path, demo_run: Path, tmp
             assert _png_size(shot) == (width, height)
             assert shot.stat().st_size > 10_000, f"{shot} looks blank"
     print(f"screenshots: {shots}")
+
+
+def test_ranked_rows_get_a_score_cost_chart_with_its_pareto_front_and_level_profiles(
+    tmp_path: Path, registry: TaskRegistry
+) -> None:
+    from asibench_env.runs.site.plots import pareto_front
+
+    assert pareto_front([(1.0, 50.0), (2.0, 40.0), (0.5, 30.0), (3.0, 90.0)]) == [2, 0, 3]
+    rows = [
+        {"rank": 1, "configuration": "big-model", "mean": 80.0, "$ per problem": 0.9, "B1": 90.0, "B4": 70.0},
+        {"rank": 2, "configuration": "small-model", "mean": 60.0, "$ per problem": 0.1, "B1": 75.0, "B4": 45.0},
+        {"rank": 3, "configuration": "costly-weak", "mean": 50.0, "$ per problem": 1.5, "B1": 60.0, "B4": 40.0},
+    ]
+    build_site([], tmp_path / "site", registry=registry, leaderboard=rows)
+    html = (tmp_path / "site" / "index.html").read_text()
+    assert 'src="score-cost.svg"' in html and 'src="profiles.svg"' in html
+    assert "small-model: 60.0 at $0.1000" in html  # the alt text carries the numbers
+    svg = (tmp_path / "site" / "score-cost.svg").read_text()
+    assert svg.startswith("<?xml") and "Pareto front" in svg and "costly-weak" in svg
+    build_site(
+        [], tmp_path / "free", registry=registry, leaderboard=[{"rank": 1, "configuration": "oracle", "mean": 100.0}]
+    )
+    assert "No configuration has a recorded cost" in (tmp_path / "free" / "index.html").read_text()

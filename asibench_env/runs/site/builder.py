@@ -31,7 +31,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from asibench_env._version import __version__
-from asibench_env.runs.site.plots import level_bar_chart
+from asibench_env.runs.site.plots import level_bar_chart, level_profile_chart, score_cost_chart
 from asibench_env.tasks.catalog import evaluation_summary, goal_excerpt
 from asibench_env.tasks.loading import Task
 from asibench_env.tasks.models import LEVELS
@@ -394,6 +394,37 @@ def _copy_run(run: RunPage, dest: Path) -> None:
             shutil.copyfile(item, target)
 
 
+def _leaderboard_charts(rows: Sequence[Mapping[str, Any]], out: Path) -> list[dict[str, str]]:
+    """The score-versus-cost chart (with its Pareto front) and the B1-B4 profiles of the ranked rows.
+
+    Each is written as an SVG file of ``out`` when the rows carry its numbers; returns their file names
+    with alt texts, and a note for a chart that could not be drawn.
+    """
+    charts: list[dict[str, str]] = []
+    named = [(str(row.get("configuration") or row.get("rank") or "?"), row) for row in rows]
+    points = [
+        (name, cost, mean)
+        for name, row in named
+        if (cost := _number(row.get("$ per problem"))) is not None and (mean := _number(row.get("mean"))) is not None
+    ]
+    if points:
+        (out / "score-cost.svg").write_text(score_cost_chart(points), encoding="utf-8")
+        listed = "; ".join(f"{name}: {score:.1f} at ${cost:.4f}" for name, cost, score in points)
+        charts.append({"file": "score-cost.svg", "alt": f"Mean score against mean cost per problem: {listed}."})
+    elif rows:
+        charts.append({"note": "No configuration has a recorded cost per problem (agents that call no model)."})
+    profiles = [(name, {level: _number(row.get(level)) for level in LEVELS}) for name, row in named]
+    profiles = [(name, means) for name, means in profiles if any(v is not None for v in means.values())]
+    if profiles:
+        (out / "profiles.svg").write_text(level_profile_chart(profiles, LEVELS), encoding="utf-8")
+        listed = "; ".join(
+            f"{name}: " + ", ".join(f"{lv} {v:.1f}" for lv, v in means.items() if v is not None)
+            for name, means in profiles
+        )
+        charts.append({"file": "profiles.svg", "alt": f"Mean score per guidance level, per configuration: {listed}."})
+    return charts
+
+
 def build_site(
     run_dirs: Sequence[Path],
     out: Path,
@@ -437,7 +468,8 @@ def build_site(
         pages.append(dest)
 
     index = out / "index.html"
-    render("index.html", index, "", runs=runs, tasks=tasks, rows=rows, columns=columns)
+    charts = _leaderboard_charts(rows, out)
+    render("index.html", index, "", runs=runs, tasks=tasks, rows=rows, columns=columns, charts=charts)
     for task in tasks:
         render("task.html", out / "tasks" / f"{task.id}.html", "../", **_task_context(task, registry))
     for run in runs:

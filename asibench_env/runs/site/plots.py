@@ -46,3 +46,60 @@ def level_bar_chart(means: Mapping[str, float | None], levels: Sequence[str], ti
     finally:
         plt.close(fig)
     return buffer.getvalue()
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
+    """Indices of the (cost, score) points no other point beats: cheaper or as cheap, and better or as good."""
+    front = []
+    for i, (cost, score) in enumerate(points):
+        beaten = any(
+            (c <= cost and s >= score) and (c < cost or s > score) for j, (c, s) in enumerate(points) if j != i
+        )
+        if not beaten:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def score_cost_chart(points: Sequence[tuple[str, float, float]]) -> str:
+    """Mean score against mean cost per problem, one labelled point per configuration, the Pareto front drawn."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    try:
+        costs = [cost for _, cost, _ in points]
+        scores = [score for _, _, score in points]
+        ax.scatter(costs, scores, color="#2f5d8a", zorder=3)
+        for name, cost, score in points:
+            ax.annotate(name, (cost, score), xytext=(4, 4), textcoords="offset points", fontsize=8)
+        front = pareto_front(list(zip(costs, scores, strict=True)))
+        ax.step(
+            [costs[i] for i in front], [scores[i] for i in front], where="post", color="#b5562b", label="Pareto front"
+        )
+        ax.set_xlabel("mean cost per problem (US dollars)")
+        ax.set_ylabel("mean score")
+        ax.set_ylim(0, 105)
+        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.spines[["top", "right"]].set_visible(False)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+def level_profile_chart(profiles: Sequence[tuple[str, Mapping[str, float | None]]], levels: Sequence[str]) -> str:
+    """Mean score per guidance level, one line per configuration: how much scaffolding each one needs."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    try:
+        for name, means in profiles:
+            values = [means.get(level) for level in levels]
+            ys = [float("nan") if value is None else float(value) for value in values]
+            ax.plot(list(levels), ys, marker="o", label=name)
+        ax.set_ylim(0, 105)
+        ax.set_xlabel("guidance level (B1 full method ... B4 minimal guidance)")
+        ax.set_ylabel("mean score")
+        ax.legend(fontsize=8, frameon=False)
+        ax.spines[["top", "right"]].set_visible(False)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
