@@ -243,6 +243,12 @@ def test_the_leaderboard_commands_json_becomes_the_sites_table(
     build_site([demo_run], tmp_path / "site", registry=registry, leaderboard=[row])
     html = (tmp_path / "site" / "index.html").read_text()
     assert "95% interval" in html and "No runs are ranked yet" not in html
+    assert "_details" not in html  # the row's provenance goes to its own page, not into columns
+    page = tmp_path / "site" / "rows" / f"{board.rows[0].config_id}.html"
+    assert f'href="rows/{page.name}"' in html and page.is_file()
+    row_page = page.read_text()
+    assert "Why it is labelled" in row_page and board.rows[0].config_id in row_page
+    assert 'href="../runs/' in row_page  # the merged run folder links to its run page
 
 
 def test_build_refuses_a_folder_it_did_not_build(tmp_path: Path, registry: TaskRegistry, demo_run: Path) -> None:

@@ -278,6 +278,7 @@ def _display_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "steps": row.get("mean_steps"),
         "infra errors": row.get("infra_errors"),
         "produced": row.get("produced"),
+        "_details": dict(row),  # the whole row, for its own page (keys starting with _ are not columns)
     }
 
 
@@ -450,7 +451,7 @@ def build_site(
     rows = [dict(row) for row in leaderboard or []]
     columns: list[str] = []
     for row in rows:
-        columns += [key for key in row if key not in columns]
+        columns += [key for key in row if key not in columns and not str(key).startswith("_")]
     common = {
         "version": __version__,
         "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -467,11 +468,19 @@ def build_site(
         dest.write_text(html, encoding="utf-8")
         pages.append(dest)
 
+    for row in rows:  # each ranked configuration gets its own page when the row carries its provenance
+        details = row.get("_details")
+        if isinstance(details, Mapping) and details.get("config_id"):
+            row["_page"] = f"rows/{_slug(str(details['config_id']))}.html"
     index = out / "index.html"
     charts = _leaderboard_charts(rows, out)
     render("index.html", index, "", runs=runs, tasks=tasks, rows=rows, columns=columns, charts=charts)
     for task in tasks:
         render("task.html", out / "tasks" / f"{task.id}.html", "../", **_task_context(task, registry))
+    run_slugs = {str(run.source.resolve()): run.slug for run in runs}
+    for row in rows:
+        if row.get("_page"):
+            render("row.html", out / row["_page"], "../", row=row, details=row["_details"], run_slugs=run_slugs)
     for run in runs:
         run_out = out / "runs" / run.slug
         _copy_run(run, run_out)
