@@ -67,8 +67,14 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, registry: TaskRegistry) -
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, demo_run: Path, registry: TaskRegistry) -> Path:
-    out = tmp_path_factory.mktemp("site") / "site"
-    build_site([demo_run], out, registry=registry)
+    """The site of the demo run with its real leaderboard (so row pages and charts are checked too)."""
+    from asibench_env.runs.leaderboard import build_leaderboard
+
+    folder = tmp_path_factory.mktemp("site")
+    board = folder / "leaderboard.json"
+    board.write_text(build_leaderboard([demo_run], registry=registry).model_dump_json())
+    out = folder / "site"
+    build_site([demo_run], out, registry=registry, leaderboard=load_leaderboard(board))
     return out
 
 
@@ -136,7 +142,9 @@ def test_site_has_an_index_a_page_per_task_and_per_run(site: Path, registry: Tas
         assert (site / "runs" / demo_run.name / "results" / result.name).read_bytes() == result.read_bytes()
     assert "trajectories/episodes/" in text and "trajectories/steps/" in text
     assert "asibench-env" in text and json.loads((demo_run / "run_metadata.json").read_text())["timestamp"] in text
-    assert "No runs are ranked yet" in (site / "index.html").read_text()
+    index = (site / "index.html").read_text()
+    assert "No runs are ranked yet" not in index and "95% interval" in index
+    assert len(list((site / "rows").glob("*.html"))) == 1 and (site / "profiles.svg").is_file()
 
 
 def test_pages_are_accessible_and_offline(site: Path) -> None:
