@@ -116,7 +116,8 @@ def _footnote(board: Leaderboard) -> str:
     )
     return (
         f"Scores 0-100; mean over tasks of instance means; 95% CI by hierarchical bootstrap "
-        f"(seed {board.seed}, {board.resamples} resamples); {compared}. * partial, ~ mixed versions."
+        f"(seed {board.seed}, {board.resamples} resamples); {compared}; cost, tokens and steps are means per "
+        "problem. * partial, ~ mixed versions."
     )
 
 
@@ -177,7 +178,7 @@ def to_table(board: Leaderboard) -> Group:
     detail.add_column("id", no_wrap=True)
     for level in board.levels:
         detail.add_column(level, justify="right")
-    detail.add_column("$/problem", justify="right")
+    detail.add_column("cost $", justify="right")
     detail.add_column("tokens", justify="right")
     detail.add_column("steps", justify="right")
     for row in board.rows:
