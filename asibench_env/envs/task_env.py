@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import shutil
 import tempfile
@@ -26,6 +25,7 @@ from asibench_env.envs.workspace import build_seed_dir
 from asibench_env.rewards import JudgeSettings, needs_judge, score_outputs
 from asibench_env.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from asibench_env.sandbox.factory import open_sandbox
+from asibench_env.tasks.hashing import file_sha256
 from asibench_env.tasks.instances import InstanceCache, ParamMode, sample_params
 from asibench_env.tasks.loading import Task
 from asibench_env.tasks.models import normalize_level
@@ -367,7 +367,8 @@ class AsiBenchEnv(gym.Env[str, str]):
             )
         collected = {
             "artifacts": [
-                ArtifactRecord(path=f.path, size=f.size, sha256=_sha256(pred_dir / f.path)) for f in report.collected
+                ArtifactRecord(path=f.path, size=f.size, sha256=file_sha256(pred_dir / f.path))
+                for f in report.collected
             ],
             "refused_outputs": dict(report.refused),
             "missing_outputs": list(report.missing),
@@ -471,11 +472,3 @@ def _action_text(call: ToolCall | None, raw: Any) -> str:
     if call is None:
         return repr(raw)[:500]
     return f"{call.tool} {call.args_json()[:2000]}"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

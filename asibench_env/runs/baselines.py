@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from pydantic import Field, ValidationError
 from asibench_env.agents.settings import AgentSettings, validation_message
 from asibench_env.paths import PACKAGE_DIR
 from asibench_env.runs.metadata import BaselineProvenance
+from asibench_env.tasks.hashing import file_sha256
 
 REPO_BASELINES_DIR = PACKAGE_DIR.parent / "baselines"
 """The baseline files pinned in this repository (present when running from a checkout)."""
@@ -72,11 +72,6 @@ def with_overrides(base: BaselineConfig, overrides: dict[str, Any]) -> BaselineC
     except ValidationError as exc:
         field, message = validation_message(exc, known=BaselineConfig.model_fields)
         raise BaselineError(f"{field}: {message}", field=field) from exc
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes; raises ``OSError``."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def baseline_provenance(path: Path, config: BaselineConfig, overrides: list[str]) -> BaselineProvenance:

@@ -10,6 +10,15 @@ from asibench_env.tasks.loading import Task
 _SKIPPED_PARTS = {"__pycache__", ".git", ".pytest_cache"}
 
 
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks; raises ``OSError``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def folder_sha256(folder: Path) -> str:
     """SHA-256 over a folder's regular files: each relative path (POSIX) and its bytes, in sorted order.
 

@@ -6,18 +6,16 @@ from its runs' evidence (:func:`assess_row`). Every row carries the reasons: che
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 
 from asibench_env._version import __version__
-from asibench_env.runs.baselines import REPO_BASELINES_DIR, file_sha256
+from asibench_env.runs.baselines import REPO_BASELINES_DIR
 from asibench_env.runs.leaderboard.model import RunSource, TrustLabel
-from asibench_env.tasks.hashing import task_sha256
+from asibench_env.tasks.hashing import file_sha256, task_sha256
 from asibench_env.tasks.registry import TaskRegistry
 
 if TYPE_CHECKING:
@@ -39,14 +37,6 @@ class RunEvidence:
     passed: list[str] = field(default_factory=list)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_outputs(run: RunData, ev: RunEvidence) -> None:
     """Every persisted output file hashes to what its result file recorded."""
     checked = 0
@@ -61,7 +51,7 @@ def _check_outputs(run: RunData, ev: RunEvidence) -> None:
             path = run.path / "results" / folder / entry["path"]
             if not path.is_file():
                 ev.integrity.append(f"{run.path}: output {entry['path']} of {key} is missing from results/{folder}")
-            elif _sha256(path) != entry["sha256"]:
+            elif file_sha256(path) != entry["sha256"]:
                 ev.integrity.append(f"{run.path}: output {entry['path']} of {key} does not match its recorded sha256")
             checked += 1
     if checked:
