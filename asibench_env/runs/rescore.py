@@ -14,7 +14,6 @@ import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from asibench_env.envs.episode import EpisodeResult
 from asibench_env.errors import InfraError
@@ -24,7 +23,7 @@ from asibench_env.runs.results import outputs_dirname, result_from_document, wri
 from asibench_env.tasks.instances import InstanceCache, instance_id_for
 from asibench_env.tasks.loading import Task
 from asibench_env.tasks.registry import InstanceRef, TaskRegistry
-from asibench_env.trajectories.rewrite import update_episode
+from asibench_env.trajectories.rewrite import score_columns, update_episode
 
 
 @dataclass
@@ -75,25 +74,6 @@ def _score(
             **score.model_dump(include={"judge_calls", "judge_input_tokens", "judge_output_tokens", "judge_cost_usd"}),
         }
     )
-
-
-def _row(result: EpisodeResult) -> dict[str, Any]:
-    """The episode table's scoring columns for a newly scored result (as the trajectory logger writes them)."""
-    return {
-        "status": result.status,
-        "final_score": result.final_score,
-        "max_possible_score": result.max_possible_score,
-        "hard_gates_passed": result.hard_gates_passed,
-        "soft_gate_failures": result.soft_gate_failures,
-        "gate_results_json": json.dumps(result.gate_results, default=str),
-        "score_results_json": json.dumps(result.score_results, default=str),
-        "score_error": result.score_error,
-        "error": result.error,
-        "judge_calls": result.judge_calls,
-        "judge_input_tokens": result.judge_input_tokens,
-        "judge_output_tokens": result.judge_output_tokens,
-        "judge_cost_usd": result.judge_cost_usd,
-    }
 
 
 def _instance_for(result: EpisodeResult, registry: TaskRegistry, cache: InstanceCache) -> InstanceRef | None:
@@ -147,7 +127,9 @@ def rescore_run(
                 ):
                     outputs = results_dir / outputs_dirname(result.instance_id, result.prompt_level)
                     result = _score(result, task, instance, outputs, timeout_s, judge)
-                    update_episode(run_dir, result.task_id, result.prompt_level, result.instance_id, _row(result))
+                    update_episode(
+                        run_dir, result.task_id, result.prompt_level, result.instance_id, score_columns(result)
+                    )
                     write_result(
                         results_dir,
                         result,

@@ -12,6 +12,7 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 
 from asibench_env._version import __version__
+from asibench_env.trajectories.rewrite import score_columns
 from asibench_env.trajectories.writer import DEFAULT_MAX_OBSERVATION_CHARS, TrajectoryWriter, truncate_observation
 
 MODEL_FIELDS = (
@@ -176,16 +177,7 @@ class TrajectoryLogger(gym.Wrapper):
             "agent_config_json": json.dumps(self.agent_config, sort_keys=True, default=str)
             if self.agent_config
             else None,
-            "status": result.status,
-            "end_reason": result.end_reason,
-            "final_score": result.final_score,
-            "max_possible_score": result.max_possible_score,
-            "hard_gates_passed": result.hard_gates_passed,
-            "soft_gate_failures": result.soft_gate_failures,
-            "gate_results_json": json.dumps(result.gate_results, default=str),
-            "score_results_json": json.dumps(result.score_results, default=str),
-            "score_error": result.score_error,
-            "error": result.error,
+            **score_columns(result),
             "steps": result.steps,
             "wall_time_s": result.wall_time_s,
             "input_tokens": _total(self._steps, "input_tokens"),
@@ -196,10 +188,6 @@ class TrajectoryLogger(gym.Wrapper):
             "package_version": __version__,
             "artifacts": [a.model_dump() for a in result.artifacts],
             "finished_at": datetime.now(UTC),
-            "judge_calls": result.judge_calls,
-            "judge_input_tokens": result.judge_input_tokens,
-            "judge_output_tokens": result.judge_output_tokens,
-            "judge_cost_usd": result.judge_cost_usd,
         }
         step_rows = self._step_rows(
             {k: context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +32,26 @@ SCORE_COLUMNS = frozenset(
     }
 )
 """The columns a later scoring may change; everything else of an episode stays as it was logged."""
+
+
+def score_columns(result: Any) -> dict[str, Any]:
+    """The episode table's :data:`SCORE_COLUMNS` of an :class:`~asibench_env.envs.episode.EpisodeResult`."""
+    return {
+        "status": result.status,
+        "end_reason": result.end_reason,
+        "final_score": result.final_score,
+        "max_possible_score": result.max_possible_score,
+        "hard_gates_passed": result.hard_gates_passed,
+        "soft_gate_failures": result.soft_gate_failures,
+        "gate_results_json": json.dumps(result.gate_results, default=str),
+        "score_results_json": json.dumps(result.score_results, default=str),
+        "score_error": result.score_error,
+        "error": result.error,
+        "judge_calls": result.judge_calls,
+        "judge_input_tokens": result.judge_input_tokens,
+        "judge_output_tokens": result.judge_output_tokens,
+        "judge_cost_usd": result.judge_cost_usd,
+    }
 
 
 def update_episode(
