@@ -27,7 +27,8 @@ def site_build(
         Path | None,
         typer.Option(
             "--leaderboard",
-            help="A leaderboard.json (a list of row objects); without it the index says no runs are ranked yet.",
+            help="The leaderboard.json that `asibench-env leaderboard --out DIR` wrote; without it the index "
+            "says no runs are ranked yet.",
             show_default=False,
         ),
     ] = None,
