@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
 import shutil
 import threading
 import uuid
@@ -22,8 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from asibench_env._version import __version__
 from asibench_env.agents.base import Agent, AsyncAgent
 from asibench_env.envs.episode import EpisodeResult
-from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.rewards import JudgeSettings
+from asibench_env.runs.collect import RecordWriter, drive
+from asibench_env.runs.executors import EpisodeJob, Executor, ThreadExecutor
 from asibench_env.runs.metadata import (
     BaselineProvenance,
     PlannedEpisode,
@@ -32,12 +32,11 @@ from asibench_env.runs.metadata import (
     save_run_metadata,
 )
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
-from asibench_env.runs.results import write_result
-from asibench_env.runs.runner import EpisodeSpec, run_episode, spec_key
+from asibench_env.runs.runner import EpisodeSpec, spec_key
 from asibench_env.tasks.hashing import task_sha256
-from asibench_env.tasks.instances import GenerationStatus, InstanceCache
+from asibench_env.tasks.instances import GenerationStatus
 from asibench_env.tasks.registry import TaskRegistry
-from asibench_env.trajectories import TrajectoryLogger, load
+from asibench_env.trajectories import load
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +147,16 @@ class _Board:
             else:
                 self.progress.update(row, description=text)
 
+    def retried(self) -> None:
+        with self.lock:
+            self.outcome.retried += 1
+
+    def interrupted(self) -> None:
+        self.outcome.interrupted = True
+        self.progress.console.print(
+            "[yellow]Stopping: waiting for the running episodes to finish (Ctrl-C again to abort them)[/]"
+        )
+
     def add(self, result: EpisodeResult, agent_name: str) -> None:
         with self.lock:
             self.outcome.results.append(result)
@@ -175,120 +184,63 @@ def run_batch(
     show_progress: bool = True,
     on_result: Callable[[EpisodeResult], None] | None = None,
     baseline: BaselineProvenance | None = None,
+    executor: Executor | None = None,
 ) -> BatchOutcome:
     """Run every spec (skipping finished ones with ``resume``) and write results, records and trajectories.
 
     ``baseline`` records the baseline file the run was started from in ``run_metadata.json``.
+    ``executor`` says where the episodes run (default: ``concurrency`` threads here, a
+    :class:`~asibench_env.runs.executors.ThreadExecutor`); whatever it is, this process writes every file.
     """
     out_dir = Path(out_dir)
     preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
-    done = finished_specs(out_dir) if resume else set()
-    if resume:
-        _drop_unfinished_trajectories(out_dir, done)
-    todo = [s for s in specs if s.key not in done]
-    requested = (env_kwargs or {}).get("sandbox", "local")
-    judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
-    judge_public = judge.public() if judge is not None else None
-    if not (out_dir / "run_metadata.json").exists():
-        _write_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
     run_id = uuid.uuid4().hex[:12]
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        disable=not show_progress,
-    )
     boards: list[_Board] = []
 
     def show_generation(status: GenerationStatus) -> None:
         for board in boards:
             board.generating(status)
 
-    env_options = dict(env_kwargs or {})
-    if "instance_cache" not in env_options:  # show long instance generations as a live status line
-        env_options["instance_cache"] = InstanceCache(progress=show_generation)
-    work: queue.Queue[EpisodeSpec] = queue.Queue()
-    for spec in todo:
-        work.put(spec)
-
-    def worker(board: _Board) -> None:
-        envs: dict[tuple[str, str], TrajectoryLogger] = {}
-        try:
-            while not board.stop.is_set():
-                try:
-                    spec = work.get_nowait()
-                except queue.Empty:
-                    return
-                key = (spec.task_id, spec.level)
-                if key not in envs:
-                    base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **env_options)
-                    envs[key] = TrajectoryLogger(
-                        base, out_dir, run_id=run_id, model=(agent_config or {}).get("model"), agent_config=agent_config
-                    )
-                agent_name = (agent_config or {}).get("name", "unknown")
-                for attempt in range(1, max_retries + 2):
-                    try:
-                        agent = make_agent()
-                        agent_name = agent.name
-                        envs[key].agent = agent_name
-                        result = run_episode(envs[key], agent, spec)
-                    except Exception as exc:  # noqa: BLE001 - a harness failure must not stop the other episodes
-                        logger.exception("harness failure on %s", spec)
-                        result = _harness_failure(spec, registry, exc)
-                    if result.status != "infra_error" or attempt > max_retries or board.stop.is_set():
-                        break
-                    logger.warning("infra error on %s (attempt %d), retrying: %s", spec, attempt, result.error)
-                    with board.lock:
-                        board.outcome.retried += 1
-                write_result(out_dir / "results", result, agent_name, attempt=attempt, agent_config=agent_config)
-                board.add(result, agent_name)
-                if on_result:
-                    on_result(result)
-        finally:
-            for env in envs.values():
-                env.close()
-
-    with progress:
-        board = _Board(progress, len(todo))
-        boards.append(board)
-        board.outcome.skipped = len(specs) - len(todo)
-        threads = [threading.Thread(target=worker, args=(board,), daemon=True) for _ in range(max(1, concurrency))]
-        for thread in threads:
-            thread.start()
-        try:
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.2)
-        except KeyboardInterrupt:
-            board.stop.set()
-            board.outcome.interrupted = True
-            progress.console.print(
-                "[yellow]Stopping: waiting for the running episodes to finish (Ctrl-C again to abort them)[/]"
-            )
-            for thread in threads:
-                while thread.is_alive():
-                    thread.join(0.2)
+    job = EpisodeJob(
+        registry=registry,
+        make_agent=make_agent,
+        out_dir=out_dir,
+        run_id=run_id,
+        env_kwargs=dict(env_kwargs or {}),
+        agent_config=agent_config,
+    )
+    executor = executor or ThreadExecutor(max(1, concurrency))
+    try:
+        executor.start(job, on_generation=show_generation)  # before any file: a cluster it cannot reach leaves none
+        done = finished_specs(out_dir) if resume else set()
+        if resume:
+            _drop_unfinished_trajectories(out_dir, done)
+        todo = [s for s in specs if s.key not in done]
+        requested = (env_kwargs or {}).get("sandbox", "local")
+        judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
+        judge_public = judge.public() if judge is not None else None
+        if not (out_dir / "run_metadata.json").exists():
+            _write_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            disable=not show_progress,
+        )
+        with progress:
+            board = _Board(progress, len(todo))
+            boards.append(board)
+            board.outcome.skipped = len(specs) - len(todo)
+            drive(executor, todo, board, RecordWriter(out_dir, run_id, agent_config, on_result), max_retries)
+    finally:
+        executor.close()
     outcome = board.outcome
     if outcome.results:
         _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public, baseline)
     rebuild_batch_records(out_dir)
     return outcome
-
-
-def _harness_failure(spec: EpisodeSpec, registry: TaskRegistry, exc: Exception) -> EpisodeResult:
-    return EpisodeResult(
-        task_id=spec.task_id,
-        task_version=registry.get(spec.task_id).version,
-        instance_id=spec.instance_id or f"{spec.task_id}__seed{spec.seed}",
-        prompt_level=spec.level,
-        seed=spec.seed,
-        status="infra_error",
-        end_reason="infra_error",
-        final_score=None,
-        error=f"harness failure: {type(exc).__name__}: {exc}",
-    )
 
 
 def rebuild_batch_records(out_dir: Path) -> list[Path]:

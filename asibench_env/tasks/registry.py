@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,7 @@ class TaskRegistry:
         self.tasks_dirs = [Path(d).expanduser().resolve() for d in tasks_dirs]
         self.instances_dirs = [Path(d).expanduser().resolve() for d in instances_dirs]
         self.statuses = frozenset(statuses)
+        self.include_builtin = include_builtin
         self.errors: dict[Path, TaskFileError] = {}
         self._tasks: dict[str, Task] = {}
         for directory in [*self.tasks_dirs, *self.instances_dirs]:
@@ -170,6 +171,20 @@ class TaskRegistry:
                     continue
                 found.setdefault(ref.task_id, []).append(ref)
         return found
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickle as the folders it reads: unpickled on another machine, it reads that machine's copies.
+
+        (Ray ships registries to the nodes of a cluster this way; built-in tasks are found wherever the
+        package is installed there.)
+        """
+        recipe = (
+            tuple(str(d) for d in self.tasks_dirs),
+            tuple(str(d) for d in self.instances_dirs),
+            self.include_builtin,
+            tuple(sorted(self.statuses)),
+        )
+        return _reopen_registry, recipe
 
     def ids(self) -> list[str]:
         """Ids of every loadable task, sorted."""
@@ -224,6 +239,14 @@ class TaskRegistry:
         if spec.strip() == "all":
             return list(self)
         return [self.get(part.strip()) for part in spec.split(",") if part.strip()]
+
+
+@lru_cache(maxsize=8)
+def _reopen_registry(
+    tasks_dirs: tuple[str, ...], instances_dirs: tuple[str, ...], include_builtin: bool, statuses: tuple[str, ...]
+) -> TaskRegistry:
+    """A registry read from these folders (cached: a worker unpickles the same registry for every episode)."""
+    return TaskRegistry(tasks_dirs, instances_dirs, include_builtin=include_builtin, statuses=statuses)
 
 
 @cache

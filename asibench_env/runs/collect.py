@@ -1,0 +1,153 @@
+"""The driver's side of a batch: feed an executor, retry infra errors, write each episode's record once.
+
+Executors only run attempts; everything in the run folder is written here, on the driver: the trajectory
+rows of every attempt (as the trajectory logger would have), then the episode's outputs and result
+file. An episode is committed once (dedupe by spec key), so a record that comes back twice (a task Ray
+re-ran after its node was thought lost) is dropped; every write is atomic and keyed by the episode, so
+writing it again after a crash replaces rather than adds.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from asibench_env.envs.episode import EpisodeResult
+from asibench_env.runs.executors.base import EpisodeRecord, Executor
+from asibench_env.runs.results import write_result
+from asibench_env.runs.runner import EpisodeSpec
+from asibench_env.trajectories.writer import TrajectoryWriter
+
+logger = logging.getLogger(__name__)
+
+POLL_S = 0.2
+
+
+class Board(Protocol):
+    """What the driver reports to: the stop flag, the retry count, each finished episode."""
+
+    stop: threading.Event
+
+    def retried(self) -> None:
+        """One more infra-error retry."""
+
+    def add(self, result: EpisodeResult, agent_name: str) -> None:
+        """One more finished episode."""
+
+    def interrupted(self) -> None:
+        """Ctrl-C: the run stops after the episodes in flight."""
+
+
+class RecordWriter:
+    """Writes records into ``out_dir``: trajectories, then outputs and the result file (the 'done' marker)."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        run_id: str,
+        agent_config: dict[str, Any] | None = None,
+        on_result: Callable[[EpisodeResult], None] | None = None,
+    ):
+        self.out_dir = Path(out_dir)
+        self.agent_config = agent_config
+        self.on_result = on_result
+        self.trajectories = TrajectoryWriter(self.out_dir, run_id)
+        self.committed: set[tuple[str, str, int | None, str | None]] = set()
+
+    def write_trajectories(self, record: EpisodeRecord) -> None:
+        """The Parquet rows of every episode the attempt logged (one file per episode id: idempotent)."""
+        for rows in record.trajectories:
+            self.trajectories.write_episode(rows.steps, rows.episode)
+
+    def commit(self, record: EpisodeRecord) -> bool:
+        """Write the episode's outputs and result file; False (nothing written) when it was committed already."""
+        key = record.spec.key
+        if key in self.committed:
+            logger.warning("dropping a second record of %s (from %s): the episode is already written", key, record.node)
+            return False
+        self.committed.add(key)
+        results_dir = self.out_dir / "results"
+        results_dir.mkdir(parents=True, exist_ok=True)
+        result = record.result
+        if record.outputs:
+            with tempfile.TemporaryDirectory(prefix=".incoming-", dir=self.out_dir) as tmp:
+                _unpack(Path(tmp), record.outputs)
+                local = result.model_copy(update={"outputs_dir": tmp})
+                write_result(
+                    results_dir, local, record.agent_name, attempt=record.attempt, agent_config=self.agent_config
+                )
+        else:
+            write_result(results_dir, result, record.agent_name, attempt=record.attempt, agent_config=self.agent_config)
+        if self.on_result:
+            self.on_result(result)
+        return True
+
+
+def _unpack(folder: Path, outputs: dict[str, bytes]) -> None:
+    """Write shipped outputs under ``folder``; a path that escapes it is left out (the hash check then fails)."""
+    for name, data in outputs.items():
+        rel = Path(name)
+        if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+            logger.warning("refusing shipped output path %r", name)
+            continue
+        target = folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def drive(
+    executor: Executor,
+    todo: Sequence[EpisodeSpec],
+    board: Board,
+    writer: RecordWriter,
+    max_retries: int,
+) -> None:
+    """Run ``todo`` on a started executor, at most ``executor.max_in_flight`` at a time, until all are written.
+
+    An ``infra_error`` attempt is retried up to ``max_retries`` times (its trajectory rows are kept, as
+    they always were). Ctrl-C stops submitting and waits for the episodes in flight; a second Ctrl-C
+    abandons them (:meth:`Executor.cancel`) and propagates.
+    """
+    pending = deque(todo)
+
+    def handle(record: EpisodeRecord) -> None:
+        if record.spec.key in writer.committed:
+            logger.warning("dropping a second record of %s", record.spec.key)
+            return
+        writer.write_trajectories(record)
+        result = record.result
+        if result.status == "infra_error" and record.attempt <= max_retries and not board.stop.is_set():
+            logger.warning("infra error on %s (attempt %d), retrying: %s", record.spec, record.attempt, result.error)
+            board.retried()
+            executor.submit(record.spec, record.attempt + 1)
+            return
+        if writer.commit(record):
+            board.add(result, record.agent_name)
+
+    def fill() -> None:
+        while pending and executor.in_flight() < executor.max_in_flight and not board.stop.is_set():
+            executor.submit(pending.popleft(), 1)
+
+    def drain(refill: bool) -> None:
+        while executor.in_flight() or (refill and pending and not board.stop.is_set()):
+            for record in executor.wait(POLL_S):
+                handle(record)
+            if refill:
+                fill()
+
+    try:
+        fill()
+        drain(refill=True)
+    except KeyboardInterrupt:
+        board.stop.set()
+        board.interrupted()
+        try:
+            drain(refill=False)
+        except KeyboardInterrupt:
+            executor.cancel()
+            raise
