@@ -22,6 +22,7 @@ from asibench_env.cli.common import (
 )
 from asibench_env.cli.run_setup import (
     build_agent,
+    make_executor,
     plan,
     print_outcome,
     sandbox_options,
@@ -29,6 +30,7 @@ from asibench_env.cli.run_setup import (
 )
 from asibench_env.runs.baselines import baseline_provenance
 from asibench_env.runs.batch import RunDirError, run_batch
+from asibench_env.runs.executors import RayUnavailableError
 
 console = Console()
 
@@ -81,7 +83,26 @@ def run(
     max_steps: Annotated[int | None, _opt("Step budget per episode. (default 100)")] = None,
     max_wall_time: Annotated[float | None, _opt("Wall-time budget per episode, in seconds. (default 3600)")] = None,
     param_mode: Annotated[str, typer.Option(help="'default' parameters or 'random' draws per seed.")] = "default",
-    concurrency: Annotated[int | None, _opt("Episodes run in parallel. (default 1)", min=1)] = None,
+    concurrency: Annotated[
+        int | None, _opt("Episodes run in parallel (with --executor ray: the most in flight). (default 1)", min=1)
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(help="Where episodes run: threads (this process) or ray (Ray tasks, across machines)."),
+    ] = "threads",
+    ray_address: Annotated[
+        str | None,
+        _opt(
+            "--executor ray: the cluster's HOST:PORT (what `ray start --head` prints), or auto. "
+            "(default: a new local Ray)"
+        ),
+    ] = None,
+    ray_episode_cpus: Annotated[
+        float, typer.Option(help="--executor ray: CPUs each episode asks Ray for.", min=0.01)
+    ] = 1.0,
+    ray_episode_memory: Annotated[
+        float, typer.Option(help="--executor ray: memory each episode asks Ray for, in GiB.", min=0.0)
+    ] = 1.0,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a stopped run in --out; skip finished episodes.")
     ] = False,
@@ -151,6 +172,13 @@ def run(
         "param_mode": param_mode,
         "judge": judge,
     }
+    episode_executor = make_executor(
+        executor,
+        settings.concurrency,
+        ray_address=ray_address,
+        ray_episode_cpus=ray_episode_cpus,
+        ray_episode_memory_gib=ray_episode_memory,
+    )
     make_agent, probe = build_agent(settings, registry)
     agent_config = {"name": settings.agent, **(probe.config() if isinstance(probe, Describable) else {})}
     task_count = len({s.task_id for s in specs})
@@ -177,9 +205,12 @@ def run(
             show_progress=not quiet,
             agent_config=agent_config,
             baseline=baseline,
+            executor=episode_executor,
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
+    except RayUnavailableError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--ray-address" if ray_address else "--executor") from exc
     print_outcome(console, outcome, out, planned=len(specs), unrunnable=run_plan.unrunnable)
     if outcome.interrupted:
         raise typer.Exit(130)

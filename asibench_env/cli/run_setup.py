@@ -21,6 +21,8 @@ from asibench_env.agents.settings import AgentSettingsError, parse_options
 from asibench_env.cli.tables import score_table
 from asibench_env.runs.baselines import BaselineConfig, BaselineError, load_baseline, with_overrides
 from asibench_env.runs.batch import BatchOutcome
+from asibench_env.runs.executors import Executor, RayExecutor, RayUnavailableError, ThreadExecutor
+from asibench_env.runs.executors.ray_cluster import check_reachable, import_ray
 from asibench_env.runs.runner import EpisodeSpec, parse_seeds, plan_episodes
 from asibench_env.tasks.models import parse_levels
 from asibench_env.tasks.registry import TaskRegistry, UnknownTaskError
@@ -170,6 +172,35 @@ def sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[str
     if image:
         options["image"] = image
     return options
+
+
+def make_executor(
+    name: str,
+    concurrency: int,
+    *,
+    ray_address: str | None = None,
+    ray_episode_cpus: float = 1.0,
+    ray_episode_memory_gib: float = 1.0,
+) -> Executor:
+    """The executor ``--executor`` names, checked now (Ray installed, cluster reachable). Raises BadParameter."""
+    if name == "threads":
+        if ray_address:
+            raise typer.BadParameter("--ray-address applies to --executor ray", param_hint="--ray-address")
+        return ThreadExecutor(concurrency)
+    if name != "ray":
+        raise typer.BadParameter(f"unknown executor {name!r}; use threads or ray", param_hint="--executor")
+    try:
+        import_ray()
+        if ray_address:
+            check_reachable(ray_address)
+    except RayUnavailableError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--ray-address" if ray_address else "--executor") from exc
+    return RayExecutor(
+        concurrency,
+        address=ray_address,
+        num_cpus=ray_episode_cpus,
+        memory_bytes=int(ray_episode_memory_gib * 1024**3),
+    )
 
 
 def print_outcome(
