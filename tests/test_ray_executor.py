@@ -172,7 +172,7 @@ def test_a_killed_node_reruns_its_episode_elsewhere(ray_cluster, tmp_path: Path)
     while not parked.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     node_id = json.loads(parked.read_text())["node"]
-    victim = next(node for node in ray_cluster.worker_nodes if node.unique_id == node_id)
+    victim = next(node for node in ray_cluster.worker_nodes if node.node_id == node_id)
     ray_cluster.remove_node(victim)
     driver.join(900)
     ray_cluster.add_node(num_cpus=1)  # back to two worker nodes for the other tests
