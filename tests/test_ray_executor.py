@@ -17,8 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer
 from helpers import CLI, cli_env
 
+from asibench_env.cli.run_setup import make_executor
 from asibench_env.runs.batch import run_batch
 from asibench_env.runs.executors import RayExecutor
 from asibench_env.runs.runner import plan_episodes
@@ -240,14 +242,21 @@ def test_unreachable_cluster_is_a_clear_error_before_any_file(tmp_path: Path):
     assert proc.returncode == 2
     assert f"cannot reach the Ray cluster at 127.0.0.1:{port}" in proc.stderr and "ray start --head" in proc.stderr
     assert not out.exists()
-    bad = subprocess.run(
-        [*_run_args(out), "--executor", "ray", "--ray-address", "nowhere"],
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode == 2 and "is not HOST:PORT" in bad.stderr
-    threads = subprocess.run(
-        [*_run_args(out), "--ray-address", "127.0.0.1:6379"], env=cli_env(tmp_path), capture_output=True, text=True
-    )
-    assert threads.returncode == 2 and "--ray-address applies to --executor ray" in threads.stderr
+
+
+def test_executor_option_errors_name_the_fix():
+    with pytest.raises(typer.BadParameter, match="is not HOST:PORT"):
+        make_executor("ray", 2, ray_address="nowhere")
+    with pytest.raises(typer.BadParameter, match="--ray-address applies to --executor ray"):
+        make_executor("threads", 2, ray_address="127.0.0.1:6379")
+    with pytest.raises(typer.BadParameter, match="use threads or ray"):
+        make_executor("processes", 2)
+    executor = make_executor("ray", 3, ray_episode_cpus=0.5, ray_episode_memory_gib=2)
+    assert isinstance(executor, RayExecutor)
+    assert executor.describe() == {
+        "executor": "ray",
+        "max_in_flight": 3,
+        "address": None,
+        "num_cpus": 0.5,
+        "memory_bytes": 2 * 1024**3,
+    }
