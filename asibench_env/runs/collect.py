@@ -133,21 +133,36 @@ def drive(
         while pending and executor.in_flight() < executor.max_in_flight and not board.stop.is_set():
             executor.submit(pending.popleft(), 1)
 
-    def drain(refill: bool) -> None:
-        while executor.in_flight() or (refill and pending and not board.stop.is_set()):
-            for record in executor.wait(POLL_S):
-                handle(record)
-            if refill:
-                fill()
+    failures: list[BaseException] = []
 
+    def loop() -> None:
+        try:
+            fill()
+            while executor.in_flight() or (pending and not board.stop.is_set()):
+                for record in executor.wait(POLL_S):
+                    handle(record)
+                fill()
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+            failures.append(exc)
+
+    # The bookkeeping runs on its own thread, so that Ctrl-C (delivered to the main thread) never lands
+    # between writing an episode's result file and counting it.
+    driver = threading.Thread(target=loop, name="batch-driver", daemon=True)
+    driver.start()
     try:
-        fill()
-        drain(refill=True)
+        _join(driver)
     except KeyboardInterrupt:
         board.stop.set()
         board.interrupted()
         try:
-            drain(refill=False)
+            _join(driver)
         except KeyboardInterrupt:
             executor.cancel()
             raise
+    if failures:
+        raise failures[0]
+
+
+def _join(thread: threading.Thread) -> None:
+    while thread.is_alive():
+        thread.join(POLL_S)

@@ -195,7 +195,10 @@ class RayExecutor(Executor):
             ready, _ = ray.wait(list(self._refs), num_returns=len(self._refs), timeout=0)
         records = []
         for ref in ready:
-            spec, attempt = self._refs.pop(ref)
+            entry = self._refs.pop(ref, None)
+            if entry is None:  # cancelled meanwhile
+                continue
+            spec, attempt = entry
             try:
                 records.append(ray.get(ref))
             except Exception as exc:  # noqa: BLE001 - any Ray error (node died, worker crashed, object lost)
