@@ -196,11 +196,13 @@ def test_a_killed_node_reruns_its_episode_elsewhere(ray_cluster, tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_a_killed_driver_resumes_to_the_same_episodes(ray_cluster, threads_run: Path, tmp_path: Path):
+@pytest.mark.parametrize("resume_with", ["ray", "threads"])
+def test_a_killed_driver_resumes_to_the_same_episodes(ray_cluster, threads_run: Path, tmp_path: Path, resume_with):
     out = tmp_path / "killed"
-    args = [*_run_args(out, seeds="0-2"), "--quiet", "--executor", "ray", "--ray-address", ray_cluster.address]
+    ray_args = ["--executor", "ray", "--ray-address", ray_cluster.address]
+    args = [*_run_args(out, seeds="0-2"), "--quiet"]
     proc = subprocess.Popen(
-        [*args, "--concurrency", "2"],
+        [*args, *ray_args, "--concurrency", "2"],
         env=_cluster_env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -214,7 +216,7 @@ def test_a_killed_driver_resumes_to_the_same_episodes(ray_cluster, threads_run: 
     assert 1 <= finished_before < 6
 
     resumed = subprocess.run(
-        [*args, "--concurrency", "2", "--resume"],
+        [*args, *(ray_args if resume_with == "ray" else []), "--concurrency", "2", "--resume"],
         env=_cluster_env(tmp_path),
         capture_output=True,
         text=True,
