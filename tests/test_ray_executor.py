@@ -262,3 +262,47 @@ def test_executor_option_errors_name_the_fix():
         "num_cpus": 0.5,
         "memory_bytes": 2 * 1024**3,
     }
+
+
+@pytest.mark.slow
+def test_docker_episodes_go_only_to_nodes_that_declare_an_engine(ray_cluster, tmp_path: Path):
+    out = tmp_path / "docker"
+    args = [
+        *CLI,
+        "run",
+        "--agent",
+        "oracle",
+        "--tasks",
+        "physics.damped_oscillator_fit",
+        "--levels",
+        "B1",
+        "--seeds",
+        "0-1",
+        "--sandbox",
+        "docker",
+        "--executor",
+        "ray",
+        "--ray-address",
+        ray_cluster.address,
+        "--quiet",
+    ]
+    refused = subprocess.run([*args, "--out", str(out)], env=_cluster_env(tmp_path), capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert "'docker_sandbox'" in refused.stderr and "ray start" in refused.stderr
+    assert not (out / "run_metadata.json").exists()
+
+    engine_node = ray_cluster.add_node(num_cpus=1, resources={"docker_sandbox": 2})
+    try:
+        ran = subprocess.run(
+            [*args, "--out", str(out), "--concurrency", "2"],
+            env=_cluster_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+    finally:
+        ray_cluster.remove_node(engine_node)
+    assert ran.returncode == 0, ran.stderr
+    docs = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    assert len(docs) == 2 and all(d["episode_status"] == "scored" and d["final_score"] == 100.0 for d in docs)
+    assert {d["provenance"]["sandbox"]["backend"] for d in docs} == {"docker"}

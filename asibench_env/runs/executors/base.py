@@ -23,7 +23,7 @@ from asibench_env.tasks.registry import TaskRegistry
 
 @dataclass(frozen=True)
 class EpisodeJob:
-    """What every attempt of a run shares (sent once to each worker; must pickle for Ray).
+    """What every attempt of a run shares (put in Ray's object store once per run; must pickle for Ray).
 
     ``env_kwargs`` are :class:`~asibench_env.envs.task_env.AsiBenchEnv` options; an executor that runs
     on other machines drops ``instance_cache`` and builds each node's own. ``out_dir`` is the driver's
