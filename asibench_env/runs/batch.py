@@ -12,7 +12,7 @@ import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,21 +62,29 @@ class BatchOutcome:
 SpecKey = tuple[str, str, int | None, str | None]
 
 
-def finished_specs(out_dir: Path) -> set[SpecKey]:
-    """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error.
+def finished_results(out_dir: Path) -> list[dict[str, Any]]:
+    """The result documents of the episodes already done in ``out_dir`` (any that did not end in infra_error).
 
     A ``produced`` episode (outputs kept, not scored here) is done; ``asibench-env score`` scores it later.
     """
-    done = set()
-    for path in (Path(out_dir) / "results").glob("*.json"):
+    done = []
+    for path in sorted((Path(out_dir) / "results").glob("*.json")):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             logger.warning("ignoring unreadable result file %s", path)
             continue
         if doc.get("episode_status", "scored") != "infra_error":
-            done.add(spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed"), doc.get("instance_id")))
+            done.append(doc)
     return done
+
+
+def finished_specs(out_dir: Path) -> set[SpecKey]:
+    """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error."""
+    return {
+        spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed"), doc.get("instance_id"))
+        for doc in finished_results(out_dir)
+    }
 
 
 def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
@@ -105,16 +113,24 @@ def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
             )
 
 
-def _drop_unfinished_trajectories(out_dir: Path, done: set[SpecKey]) -> None:
-    """Remove Parquet episodes logged by a killed run whose result file was never written (no duplicates)."""
+def _episode_row_key(row: dict[str, Any]) -> Hashable:
+    return spec_key(row["task_id"], row["prompt_level"], row["seed"], row["instance_id"])
+
+
+def drop_unfinished_trajectories(
+    out_dir: Path, done: Collection[Hashable], key: Callable[[dict[str, Any]], Hashable] = _episode_row_key
+) -> None:
+    """Remove Parquet episodes logged by a killed run whose result file was never written (no duplicates).
+
+    ``key`` gives an episodes-table row's identity, as ``done`` holds them (default: the episode's spec key).
+    """
     folder = Path(out_dir) / "trajectories"
     if not (folder / "episodes").is_dir():
         return
-    columns = ["episode_id", "task_id", "prompt_level", "seed", "instance_id", "status"]
+    columns = ["episode_id", "task_id", "prompt_level", "seed", "instance_id", "status", "rollout_index"]
     rows = load(out_dir, "episodes").to_table(columns=columns)
     for row in rows.to_pylist():
-        key = spec_key(row["task_id"], row["prompt_level"], row["seed"], row["instance_id"])
-        if row["status"] == "infra_error" or key in done:
+        if row["status"] == "infra_error" or key(row) in done:
             continue
         for table in ("steps", "episodes"):
             for path in (folder / table).rglob(f"{row['episode_id']}.parquet"):
@@ -184,13 +200,13 @@ def run_batch(
     preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
     done = finished_specs(out_dir) if resume else set()
     if resume:
-        _drop_unfinished_trajectories(out_dir, done)
+        drop_unfinished_trajectories(out_dir, done)
     todo = [s for s in specs if s.key not in done]
     requested = (env_kwargs or {}).get("sandbox", "local")
     judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
     judge_public = judge.public() if judge is not None else None
     if not (out_dir / "run_metadata.json").exists():
-        _write_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
+        write_run_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
     run_id = uuid.uuid4().hex[:12]
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -236,7 +252,7 @@ def run_batch(
                         result = run_episode(envs[key], agent, spec)
                     except Exception as exc:  # noqa: BLE001 - a harness failure must not stop the other episodes
                         logger.exception("harness failure on %s", spec)
-                        result = _harness_failure(spec, registry, exc)
+                        result = harness_failure(spec, registry, exc)
                     if result.status != "infra_error" or attempt > max_retries or board.stop.is_set():
                         break
                     logger.warning("infra error on %s (attempt %d), retrying: %s", spec, attempt, result.error)
@@ -272,12 +288,13 @@ def run_batch(
                     thread.join(0.2)
     outcome = board.outcome
     if outcome.results:
-        _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public, baseline)
+        write_run_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public, baseline)
     rebuild_batch_records(out_dir)
     return outcome
 
 
-def _harness_failure(spec: EpisodeSpec, registry: TaskRegistry, exc: Exception) -> EpisodeResult:
+def harness_failure(spec: EpisodeSpec, registry: TaskRegistry, exc: Exception) -> EpisodeResult:
+    """The infra_error result of an episode the harness itself failed to run (the exception is the error)."""
     return EpisodeResult(
         task_id=spec.task_id,
         task_version=registry.get(spec.task_id).version,
@@ -296,7 +313,7 @@ def rebuild_batch_records(out_dir: Path) -> list[Path]:
     return write_batch_records(out_dir, summaries_from_results(out_dir))
 
 
-def _write_metadata(
+def write_run_metadata(
     out_dir: Path,
     specs: Sequence[EpisodeSpec],
     registry: TaskRegistry,
@@ -306,6 +323,7 @@ def _write_metadata(
     judge: dict[str, Any] | None = None,
     baseline: BaselineProvenance | None = None,
 ) -> None:
+    """Write ``run_metadata.json`` for the planned ``specs``, with the isolation the first ``results`` got."""
     isolation = next((r.sandbox for r in results if r.sandbox), {})
     sandbox = SandboxProvenance(
         requested_mode=requested,
