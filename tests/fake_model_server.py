@@ -255,9 +255,7 @@ class ScriptedPolicyServer:
                         "token": f"t{i}",
                         "logprob": -0.125 * (i + 1),
                         "bytes": None,
-                        "top_logprobs": [
-                            {"token": f"a{j}", "logprob": -1.0 - j, "bytes": None} for j in range(top)
-                        ],
+                        "top_logprobs": [{"token": f"a{j}", "logprob": -1.0 - j, "bytes": None} for j in range(top)],
                     }
                     for i in range(len(completion_ids))
                 ]
