@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
 import pickle
 import signal
 import subprocess
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +184,47 @@ def test_a_python_callable_policy_plays_one_rollout(tmp_path: Path):
     steps = load(tmp_path).to_table().to_pylist()
     assert steps[0]["prompt_token_ids"] == list(range(8)) and steps[0]["completion_token_ids"] == [11, 12, 0]
     assert json.loads(steps[0]["model_messages_json"])[0]["role"] == "system"
+
+
+def test_a_served_policy_rollout_asks_for_and_keeps_token_ids_and_logprobs(tmp_path: Path, api_key: None):
+    with ScriptedPolicyServer(ACTIONS) as server:
+        policy = _policy(server, top_p=0.9, max_tokens=256, extra_body={"top_k": 20})
+        result = run_rollout(RolloutSpec(TASK, "B3", 0, 0, 1), policy, tmp_path)
+        body = server.requests[0]
+    assert result.status == "scored" and result.reward == 1.0 and len(result.turns) == 3
+    assert body["logprobs"] is True and body["return_token_ids"] is True and "top_logprobs" not in body
+    assert body["top_p"] == 0.9 and body["max_tokens"] == 256 and body["top_k"] == 20
+    turn = result.turns[1]
+    assert turn["completion_token_ids"] == [1000, 1, 7, 8, 9] and len(turn["prompt_token_ids"]) == 40
+    assert turn["completion_logprobs"] == pytest.approx([-0.125, -0.25, -0.375, -0.5, -0.625])
+    steps = sorted(load(tmp_path).to_table().to_pylist(), key=lambda r: r["step_index"])
+    assert [s["completion_token_ids"][1] for s in steps] == [0, 1, 2] and steps[0]["logprobs_json"] is None
+    conversation = [m for s in steps for m in json.loads(s["model_messages_json"])]
+    assert [m["role"] for m in conversation] == [
+        "system",
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+    assert conversation == result.messages
+    config = json.loads(load(tmp_path, "episodes").to_table().to_pylist()[0]["agent_config_json"])
+    assert config["model"] == "scripted" and config["extra_body"] == {"top_k": 20} and "api_key" not in config
+    assert os.environ["OPENAI_API_KEY"] not in json.dumps(config)  # the key's name is kept, never its value
+
+
+@pytest.mark.slow
+def test_rollouts_run_on_a_process_pool_executor(tmp_path: Path, api_key: None):
+    """run_rollout's inputs and result pickle, so another executor (here processes) can run the rollouts."""
+    context = multiprocessing.get_context("spawn")
+    with ScriptedPolicyServer(ACTIONS) as server, ProcessPoolExecutor(2, mp_context=context) as pool:
+        outcome = collect_rollouts(
+            [EpisodeSpec(TASK, "B3", 0)], _policy(server), tmp_path, group_size=2, concurrency=2, executor=pool
+        )
+    assert [r.status for r in outcome.results] == ["scored", "scored"] and outcome.groups[0].complete
+    assert len({r.episode_id for r in outcome.results}) == 2 and load(tmp_path, "episodes").count_rows() == 2
 
 
 @pytest.mark.slow

@@ -179,6 +179,7 @@ def rollouts(
             registry=registry,
             allow_mixed=allow_mixed,
             show_progress=not quiet,
+            keep_transcripts=False,
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc

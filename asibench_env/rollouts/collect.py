@@ -112,8 +112,12 @@ def collect_rollouts(
     executor: Executor | None = None,
     show_progress: bool = False,
     on_result: Callable[[RolloutResult], None] | None = None,
+    keep_transcripts: bool = True,
 ) -> RolloutOutcome:
     """Collect ``group_size`` rollouts of each episode with ``policy`` into ``out_dir``; see the module docstring.
+
+    ``on_result`` sees every finished rollout whole; ``keep_transcripts=False`` keeps the outcome's
+    results small (no messages, steps or turns: they are in the Parquet tables) for long runs.
 
     ``registry`` is used for the run's metadata (task versions and hashes; default: the tasks of
     ``env_kwargs``' ``tasks_dir`` or the built-in ones). Raises
@@ -151,6 +155,7 @@ def collect_rollouts(
     for spec in todo:
         remaining[spec.group_id] += 1
     finished_groups: dict[str, GroupRecord] = {}
+    tally = {"scored": 0.0, "reward": 0.0, "errors": 0.0}  # for the progress line
     lock = threading.Lock()
 
     def finish(group_id: str) -> None:
@@ -191,6 +196,10 @@ def collect_rollouts(
                     except Exception as exc:  # noqa: BLE001 - an executor failure (a lost worker) ends this rollout
                         logger.error("rollout %s failed in its executor: %s", spec, exc)
                         result = _lost(spec, exc)
+                    if on_result:
+                        on_result(result)
+                    if not keep_transcripts:
+                        result = result.model_copy(update={"messages": [], "steps": [], "turns": []})
                     with lock:
                         outcome.results.append(result)
                         outcome.retried += result.attempts - 1
@@ -198,14 +207,15 @@ def collect_rollouts(
                         remaining[spec.group_id] -= 1
                         if remaining[spec.group_id] == 0:
                             finish(spec.group_id)
-                    scored = [r.reward for r in outcome.results if r.reward is not None]
-                    errors = sum(r.status == "infra_error" for r in outcome.results)
-                    mean = f"mean reward {sum(scored) / len(scored):.3f}" if scored else "mean reward -"
+                    if result.reward is not None:
+                        tally["scored"] += 1
+                        tally["reward"] += result.reward
+                    tally["errors"] += result.status == "infra_error"
+                    scored, errors = int(tally["scored"]), int(tally["errors"])
+                    mean = f"mean reward {tally['reward'] / scored:.3f}" if scored else "mean reward -"
                     progress.update(
                         bar, advance=1, status=f"{mean}  groups done {len(finished_groups)}  infra errors {errors}"
                     )
-                    if on_result:
-                        on_result(result)
                 submit_more()
         except KeyboardInterrupt:
             outcome.interrupted = True

@@ -9,6 +9,7 @@ retries) re-runs the rollout up to ``max_retries`` times; after that it ends as 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from functools import lru_cache
@@ -213,6 +214,8 @@ def run_rollout(
         suffix=spec.suffix,
         extra={"rollout": rollout},
     )
+    written = json.loads(path.read_text(encoding="utf-8"))  # writing may have turned it into an infra_error
+    final_score = written.get("final_score")
     return RolloutResult(
         task_id=spec.task_id,
         prompt_level=spec.level,
@@ -221,10 +224,10 @@ def run_rollout(
         group_id=spec.group_id,
         rollout_index=spec.rollout_index,
         group_size=spec.group_size,
-        status=result.status,
-        final_score=result.final_score,
-        reward=rollout["reward"],
-        error=result.error,
+        status=written.get("episode_status", result.status),
+        final_score=final_score,
+        reward=None if final_score is None else final_score / 100.0,
+        error=written.get("error", result.error),
         attempts=attempt,
         episode_id=episode_id,
         score_results=result.score_results,
