@@ -36,6 +36,7 @@ from asibench_env.rollouts import (
     plan_rollouts,
     run_rollout,
 )
+from asibench_env.runs.reports import rebuild_from_parquet
 from asibench_env.runs.runner import EpisodeSpec
 from asibench_env.trajectories import EPISODES_SCHEMA, GROUPS_SCHEMA, STEPS_SCHEMA, load
 
@@ -304,6 +305,11 @@ def test_a_dropped_connection_retries_the_rollout(tmp_path: Path, api_key: None)
     failed = [r for r in rows if r["status"] == "infra_error"]
     assert len(failed) == 1 and failed[0]["rollout_index"] == 0 and failed[0]["advantage"] is None
     assert "APIConnectionError" in failed[0]["error"]
+    before = {d["rollout"]["episode_id"] for d in _docs(out)}
+    rebuild_from_parquet(out)  # `asibench-env report DIR`: one result file per rollout again, the last attempt's
+    docs = _docs(out)
+    assert len(docs) == 2 and {d["rollout"]["episode_id"] for d in docs} == before
+    assert [d["episode_status"] for d in docs] == ["scored", "scored"]
 
 
 @pytest.mark.slow

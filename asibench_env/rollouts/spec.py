@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from asibench_env.runs.results import rollout_suffix
 from asibench_env.runs.runner import EpisodeSpec, spec_key
 
 RolloutKey = tuple[str, str, int | None, str | None, int]
@@ -48,7 +49,7 @@ class RolloutSpec:
     @property
     def suffix(self) -> str:
         """The result file name's suffix (``__r003``): G rollouts of one instance and level, G files."""
-        return f"__r{self.rollout_index:03d}"
+        return rollout_suffix(self.rollout_index)
 
 
 def plan_rollouts(episodes: Sequence[EpisodeSpec], group_size: int) -> list[RolloutSpec]:

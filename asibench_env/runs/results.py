@@ -32,6 +32,11 @@ def result_filename(instance_id: str, level: str, suffix: str = "") -> str:
     return f"{instance_id}__{level.lower()}{suffix}.json"
 
 
+def rollout_suffix(rollout_index: int) -> str:
+    """The file-name suffix of a rollout's result (``__r003``): G rollouts of one instance and level, G files."""
+    return f"__r{rollout_index:03d}"
+
+
 def outputs_dirname(instance_id: str, level: str, suffix: str = "") -> str:
     """``<base>.outputs``: the folder beside ``<base>.json`` holding the episode's persisted outputs."""
     return f"{Path(result_filename(instance_id, level, suffix)).stem}.outputs"
