@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -155,3 +157,119 @@ def function_call(name: str, arguments: dict[str, Any], call_id: str) -> dict:
         "arguments": json.dumps(arguments),
         "status": "completed",
     }
+
+
+class ScriptedPolicyServer:
+    """An OpenAI-compatible policy on 127.0.0.1 that plays a built-in task, for grouped rollouts.
+
+    Stateless per conversation, so any number of rollouts may run at once: the first request of a
+    conversation gets the next plan of ``plans`` (cycled): ``"solve"`` plays ``actions`` (e.g. the
+    oracle's ``solve_actions``) one tool call a turn, then submits; ``"submit"`` submits at once (score
+    0). The conversation and turn travel in the tool-call ids (``call_c<conv>_t<turn>``). Like vLLM it
+    returns ``prompt_token_ids`` and each choice's ``token_ids`` when the body has ``return_token_ids``,
+    and logprobs when asked. ``delay_s`` sleeps before every answer; ``faults`` are used up one per
+    request before any normal answer: ``"drop"`` closes the connection, ``("error", status)`` answers
+    that HTTP error, None answers normally. Request bodies are kept in ``requests``.
+    """
+
+    def __init__(
+        self,
+        actions: list[dict[str, Any]],
+        *,
+        plans: tuple[str, ...] = ("solve",),
+        delay_s: float = 0.0,
+        faults: list[Any] | None = None,
+    ):
+        self.actions = actions
+        self.plans = plans
+        self.delay_s = delay_s
+        self.faults = list(faults or [])
+        self.requests: list[dict] = []
+        self.conversations = 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                with server.lock:
+                    server.requests.append(body)
+                    fault = server.faults.pop(0) if server.faults else None
+                if server.delay_s:
+                    time.sleep(server.delay_s)
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.connection.close()
+                    return
+                if isinstance(fault, tuple):
+                    payload = json.dumps({"error": {"message": f"scripted {fault[1]}", "type": "scripted"}}).encode()
+                    self.send_response(fault[1])
+                else:
+                    payload = json.dumps(server.answer(body)).encode()
+                    self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def answer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The completion for a request: the next tool call of the conversation's plan."""
+        messages = body.get("messages", [])
+        turn = sum(1 for m in messages if m.get("role") == "assistant")
+        conv = None
+        for m in messages:
+            for call in m.get("tool_calls") or []:
+                conv = int(call["id"].split("_")[1][1:])
+        if conv is None:
+            with self.lock:
+                conv = self.conversations
+                self.conversations += 1
+        plan = self.plans[conv % len(self.plans)]
+        if plan == "solve" and turn < len(self.actions):
+            action = self.actions[turn]
+            name, arguments = action["tool"], action["arguments"]
+        else:
+            name, arguments = "submit", {}
+        response = tool_turn(name, arguments, f"call_c{conv}_t{turn}", tokens=(10 * len(messages), 5))
+        choice = response["choices"][0]
+        completion_ids = [1000 + conv, turn, 7, 8, 9]
+        if body.get("return_token_ids"):
+            response["prompt_token_ids"] = list(range(10 * len(messages)))
+            choice["token_ids"] = completion_ids
+        if body.get("logprobs"):
+            top = int(body.get("top_logprobs") or 0)
+            choice["logprobs"] = {
+                "content": [
+                    {
+                        "token": f"t{i}",
+                        "logprob": -0.125 * (i + 1),
+                        "bytes": None,
+                        "top_logprobs": [{"token": f"a{j}", "logprob": -1.0 - j, "bytes": None} for j in range(top)],
+                    }
+                    for i in range(len(completion_ids))
+                ]
+            }
+        return response
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> ScriptedPolicyServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -80,8 +80,12 @@ class ModelAgent(abc.ABC):
         prices: PriceTable | None = None,
         require_price: bool = True,
         budgets: Budgets | None = None,
+        api_key: str | None = None,
     ):
         """Check the settings, read the API key, check the model's price and make the SDK client.
+
+        ``api_key`` is used as given when set (e.g. for a client that needs none); otherwise it is read
+        from ``api_key_env`` (or the provider's variable).
 
         Raises :class:`~asibench_env.agents.settings.AgentSettingsError` for a setting this API does not
         have, :class:`MissingAPIKeyError` when the key variable is unset and
@@ -100,7 +104,7 @@ class ModelAgent(abc.ABC):
                 raise AgentSettingsError(
                     f"the {self.agent_name} agent has no {setting} setting; leave it out", field=setting
                 )
-        api_key = api_key_from(api_key_env or self.default_api_key_env)
+        api_key = api_key if api_key is not None else api_key_from(api_key_env or self.default_api_key_env)
         self.model = model
         self.name = f"{self.agent_name}:{model}"
         self.prices = prices or default_prices()
@@ -284,8 +288,13 @@ class ModelAgent(abc.ABC):
             "cached_tokens": turn.cached_tokens,
             "cost_usd": cost,
             "finish_reason": finish_reason,
+            **self._turn_extras(),
         }
         self._pending.extend(calls)
+
+    def _turn_extras(self) -> dict[str, Any]:
+        """More step columns of the last model call (e.g. token ids and logprobs); none by default."""
+        return {}
 
     def _over_budget(self) -> str | None:
         total = self.usage.input_tokens + self.usage.output_tokens

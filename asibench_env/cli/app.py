@@ -12,6 +12,7 @@ from asibench_env.cli.docker import image_app, sandbox_app
 from asibench_env.cli.instances import instances_app
 from asibench_env.cli.leaderboard import leaderboard
 from asibench_env.cli.report import report
+from asibench_env.cli.rollouts import rollouts
 from asibench_env.cli.run import run
 from asibench_env.cli.score import score
 from asibench_env.cli.site import site_app
@@ -25,6 +26,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command()(run)
+app.command()(rollouts)
 app.command()(report)
 app.command()(score)
 app.command()(leaderboard)

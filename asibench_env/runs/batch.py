@@ -11,7 +11,7 @@ import logging
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,21 +61,29 @@ class BatchOutcome:
 SpecKey = tuple[str, str, int | None, str | None]
 
 
-def finished_specs(out_dir: Path) -> set[SpecKey]:
-    """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error.
+def finished_results(out_dir: Path) -> list[dict[str, Any]]:
+    """The result documents of the episodes already done in ``out_dir`` (any that did not end in infra_error).
 
     A ``produced`` episode (outputs kept, not scored here) is done; ``asibench-env score`` scores it later.
     """
-    done = set()
-    for path in (Path(out_dir) / "results").glob("*.json"):
+    done = []
+    for path in sorted((Path(out_dir) / "results").glob("*.json")):
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             logger.warning("ignoring unreadable result file %s", path)
             continue
         if doc.get("episode_status", "scored") != "infra_error":
-            done.add(spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed"), doc.get("instance_id")))
+            done.append(doc)
     return done
+
+
+def finished_specs(out_dir: Path) -> set[SpecKey]:
+    """Episodes already done in ``out_dir``: a result file exists and the episode was not an infra error."""
+    return {
+        spec_key(doc["task_id"], doc["prompt_level"], doc.get("seed"), doc.get("instance_id"))
+        for doc in finished_results(out_dir)
+    }
 
 
 def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
@@ -104,16 +112,24 @@ def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
             )
 
 
-def _drop_unfinished_trajectories(out_dir: Path, done: set[SpecKey]) -> None:
-    """Remove Parquet episodes logged by a killed run whose result file was never written (no duplicates)."""
+def _episode_row_key(row: dict[str, Any]) -> Hashable:
+    return spec_key(row["task_id"], row["prompt_level"], row["seed"], row["instance_id"])
+
+
+def drop_unfinished_trajectories(
+    out_dir: Path, done: Collection[Hashable], key: Callable[[dict[str, Any]], Hashable] = _episode_row_key
+) -> None:
+    """Remove Parquet episodes logged by a killed run whose result file was never written (no duplicates).
+
+    ``key`` gives an episodes-table row's identity, as ``done`` holds them (default: the episode's spec key).
+    """
     folder = Path(out_dir) / "trajectories"
     if not (folder / "episodes").is_dir():
         return
-    columns = ["episode_id", "task_id", "prompt_level", "seed", "instance_id", "status"]
+    columns = ["episode_id", "task_id", "prompt_level", "seed", "instance_id", "status", "rollout_index"]
     rows = load(out_dir, "episodes").to_table(columns=columns)
     for row in rows.to_pylist():
-        key = spec_key(row["task_id"], row["prompt_level"], row["seed"], row["instance_id"])
-        if row["status"] == "infra_error" or key in done:
+        if row["status"] == "infra_error" or key(row) in done:
             continue
         for table in ("steps", "episodes"):
             for path in (folder / table).rglob(f"{row['episode_id']}.parquet"):
@@ -214,13 +230,13 @@ def run_batch(
         executor.start(job, on_generation=show_generation)  # before any file: a cluster it cannot reach leaves none
         done = finished_specs(out_dir) if resume else set()
         if resume:
-            _drop_unfinished_trajectories(out_dir, done)
+            drop_unfinished_trajectories(out_dir, done)
         todo = [s for s in specs if s.key not in done]
         requested = (env_kwargs or {}).get("sandbox", "local")
         judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
         judge_public = judge.public() if judge is not None else None
         if not (out_dir / "run_metadata.json").exists():
-            _write_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
+            write_run_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -238,7 +254,7 @@ def run_batch(
         executor.close()
     outcome = board.outcome
     if outcome.results:
-        _write_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public, baseline)
+        write_run_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public, baseline)
     rebuild_batch_records(out_dir)
     return outcome
 
@@ -248,7 +264,7 @@ def rebuild_batch_records(out_dir: Path) -> list[Path]:
     return write_batch_records(out_dir, summaries_from_results(out_dir))
 
 
-def _write_metadata(
+def write_run_metadata(
     out_dir: Path,
     specs: Sequence[EpisodeSpec],
     registry: TaskRegistry,
@@ -258,6 +274,7 @@ def _write_metadata(
     judge: dict[str, Any] | None = None,
     baseline: BaselineProvenance | None = None,
 ) -> None:
+    """Write ``run_metadata.json`` for the planned ``specs``, with the isolation the first ``results`` got."""
     isolation = next((r.sandbox for r in results if r.sandbox), {})
     sandbox = SandboxProvenance(
         requested_mode=requested,

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from asibench_env.atomic import write_text_atomic
 from asibench_env.envs.episode import ArtifactRecord, EpisodeResult
-from asibench_env.runs.results import write_result
+from asibench_env.runs.results import rollout_suffix, write_result
 from asibench_env.trajectories import load
 
 LEVELS = ("b1", "b2", "b3", "b4")
@@ -272,7 +272,16 @@ def results_from_parquet(run_dir: Path) -> list[tuple[EpisodeResult, dict[str, A
             judge_output_tokens=row.get("judge_output_tokens"),
             judge_cost_usd=row.get("judge_cost_usd"),
         )
-        out.append((result, {"name": row["agent"], "model": row["model"]}))
+        agent: dict[str, Any] = {"name": row["agent"], "model": row["model"]}
+        if row.get("rollout_index") is not None:  # a rollout: its result file is one of its group's G
+            agent["rollout"] = {
+                "group_id": row["group_id"],
+                "rollout_index": row["rollout_index"],
+                "group_size": row["group_size"],
+                "episode_id": row["episode_id"],
+                "reward": row.get("reward"),
+            }
+        out.append((result, agent))
     return out
 
 
@@ -290,9 +299,19 @@ def rebuild_from_parquet(run_dir: Path) -> list[Path]:
     A later attempt of an episode replaces an earlier one. Returns the files written; raises
     :class:`FileNotFoundError` when the folder holds no trajectories.
     """
-    written = [
-        write_result(Path(run_dir) / "results", result, agent["name"] or "unknown", agent_config=agent)
-        for result, agent in results_from_parquet(run_dir)
-    ]
+    written = []
+    for result, agent in results_from_parquet(run_dir):
+        rollout = agent.pop("rollout", None)
+        suffix = rollout_suffix(rollout["rollout_index"]) if rollout else ""
+        extra = {"rollout": rollout} if rollout else None
+        path = write_result(
+            Path(run_dir) / "results",
+            result,
+            agent["name"] or "unknown",
+            agent_config=agent,
+            suffix=suffix,
+            extra=extra,
+        )
+        written.append(path)
     written += write_batch_records(run_dir, summaries_from_results(run_dir))
     return written

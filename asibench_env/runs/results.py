@@ -24,14 +24,22 @@ RESULT_SCHEMA_VERSION = 1
 _OFFICIAL_STATUS = {"scored": "completed", "produced": "completed", "agent_error": "failed", "infra_error": "failed"}
 
 
-def result_filename(instance_id: str, level: str) -> str:
-    """``<instance_id>__<level>.json`` with the level lowercase, as the official runner names them."""
-    return f"{instance_id}__{level.lower()}.json"
+def result_filename(instance_id: str, level: str, suffix: str = "") -> str:
+    """``<instance_id>__<level><suffix>.json`` with the level lowercase, as the official runner names them.
+
+    ``suffix`` tells apart several episodes of one instance and level (a rollout's ``__r003``).
+    """
+    return f"{instance_id}__{level.lower()}{suffix}.json"
 
 
-def outputs_dirname(instance_id: str, level: str) -> str:
+def rollout_suffix(rollout_index: int) -> str:
+    """The file-name suffix of a rollout's result (``__r003``): G rollouts of one instance and level, G files."""
+    return f"__r{rollout_index:03d}"
+
+
+def outputs_dirname(instance_id: str, level: str, suffix: str = "") -> str:
     """``<base>.outputs``: the folder beside ``<base>.json`` holding the episode's persisted outputs."""
-    return f"{Path(result_filename(instance_id, level)).stem}.outputs"
+    return f"{Path(result_filename(instance_id, level, suffix)).stem}.outputs"
 
 
 def official_sandbox(sandbox: dict[str, Any]) -> dict[str, Any]:
@@ -51,7 +59,7 @@ def official_sandbox(sandbox: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def persisted_manifest(result: EpisodeResult, outputs_present: bool) -> dict[str, Any] | None:
+def persisted_manifest(result: EpisodeResult, outputs_present: bool, suffix: str = "") -> dict[str, Any] | None:
     """``agent_output.persisted_outputs`` as the official runner writes it.
 
     ``{"dir": "<base>.outputs", "files": [{"path", "sha256", "bytes"} | {"path", "missing": true}]}``;
@@ -65,7 +73,8 @@ def persisted_manifest(result: EpisodeResult, outputs_present: bool) -> dict[str
     if not files:
         return None
     has_dir = outputs_present and bool(result.artifacts)
-    return {"dir": outputs_dirname(result.instance_id, result.prompt_level) if has_dir else None, "files": files}
+    folder = outputs_dirname(result.instance_id, result.prompt_level, suffix)
+    return {"dir": folder if has_dir else None, "files": files}
 
 
 def result_document(
@@ -75,8 +84,14 @@ def result_document(
     agent_config: dict[str, Any] | None = None,
     *,
     outputs_present: bool = False,
+    suffix: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document for one episode (``outputs_present``: its outputs folder is beside it)."""
+    """The JSON document for one episode (``outputs_present``: its outputs folder is beside it).
+
+    ``suffix`` is the file name's (see :func:`result_filename`); ``extra`` adds top-level sections
+    (a rollout's ``rollout`` section) after the official ones.
+    """
     agent_output: dict[str, Any] = {
         "code_files": [a.path for a in result.artifacts if a.path.endswith(".py")],
         "data_files": [a.path for a in result.artifacts if not a.path.endswith(".py")],
@@ -87,7 +102,7 @@ def result_document(
         "error_message": result.error,
         "status": _OFFICIAL_STATUS[result.status],
     }
-    manifest = persisted_manifest(result, outputs_present)
+    manifest = persisted_manifest(result, outputs_present, suffix)
     if manifest is not None:
         agent_output["persisted_outputs"] = manifest
     return {
@@ -136,6 +151,7 @@ def result_document(
             "agent_config": agent_config or {},
         },
         "agent_output": agent_output,
+        **(extra or {}),
     }
 
 
@@ -220,7 +236,7 @@ def _copy_regular(src: Path, dest: Path, expected: ArtifactRecord) -> None:
         raise OutputsError(f"output {expected.path} changed after collection (size or sha256 differs)")
 
 
-def persist_outputs(results_dir: Path, result: EpisodeResult, source: Path) -> Path | None:
+def persist_outputs(results_dir: Path, result: EpisodeResult, source: Path, suffix: str = "") -> Path | None:
     """Copy the episode's collected outputs (``artifacts``, read from ``source``) to ``<base>.outputs``.
 
     The copy is built in a hidden folder beside it and renamed into place, replacing an older one, so a
@@ -233,7 +249,7 @@ def persist_outputs(results_dir: Path, result: EpisodeResult, source: Path) -> P
         OSError: the results folder cannot be written.
     """
     results_dir = Path(results_dir)
-    final = results_dir / outputs_dirname(result.instance_id, result.prompt_level)
+    final = results_dir / outputs_dirname(result.instance_id, result.prompt_level, suffix)
     if not result.artifacts:
         _remove_tree(final)
         return None
@@ -271,8 +287,13 @@ def write_result(
     agent_name: str,
     attempt: int = 1,
     agent_config: dict[str, Any] | None = None,
+    *,
+    suffix: str = "",
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write one episode's result file (after its outputs folder) and return its path.
+
+    ``suffix`` and ``extra`` are :func:`result_document`'s (several episodes of one instance and level).
 
     When ``result.outputs_dir`` holds the collected outputs they are persisted first (see
     :func:`persist_outputs`); otherwise an outputs folder already beside the result (a rebuilt or
@@ -281,7 +302,7 @@ def write_result(
     results_dir = Path(results_dir)
     if result.outputs_dir is not None and Path(result.outputs_dir).is_dir():
         try:
-            persist_outputs(results_dir, result, Path(result.outputs_dir))
+            persist_outputs(results_dir, result, Path(result.outputs_dir), suffix)
         except OSError as exc:  # OutputsError included: the episode cannot be trusted, nor scored later
             logger.error("persisting the outputs of %s failed: %s", result.instance_id, exc)
             result = result.model_copy(
@@ -292,8 +313,11 @@ def write_result(
                     "artifacts": [],
                 }
             )
-    outputs = results_dir / outputs_dirname(result.instance_id, result.prompt_level)
+    outputs = results_dir / outputs_dirname(result.instance_id, result.prompt_level, suffix)
     present = outputs.is_dir() and not outputs.is_symlink()
-    path = results_dir / result_filename(result.instance_id, result.prompt_level)
-    write_json_atomic(path, result_document(result, agent_name, attempt, agent_config, outputs_present=present))
+    path = results_dir / result_filename(result.instance_id, result.prompt_level, suffix)
+    document = result_document(
+        result, agent_name, attempt, agent_config, outputs_present=present, suffix=suffix, extra=extra
+    )
+    write_json_atomic(path, document)
     return path

@@ -2,7 +2,15 @@
 
 from asibench_env.trajectories.logger import TrajectoryLogger
 from asibench_env.trajectories.reader import load
-from asibench_env.trajectories.schema import EPISODES_SCHEMA, SCHEMA_VERSION, STEPS_SCHEMA
+from asibench_env.trajectories.schema import EPISODES_SCHEMA, GROUPS_SCHEMA, SCHEMA_VERSION, STEPS_SCHEMA
 from asibench_env.trajectories.writer import TrajectoryWriter
 
-__all__ = ["EPISODES_SCHEMA", "SCHEMA_VERSION", "STEPS_SCHEMA", "TrajectoryLogger", "TrajectoryWriter", "load"]
+__all__ = [
+    "EPISODES_SCHEMA",
+    "GROUPS_SCHEMA",
+    "SCHEMA_VERSION",
+    "STEPS_SCHEMA",
+    "TrajectoryLogger",
+    "TrajectoryWriter",
+    "load",
+]

@@ -23,7 +23,14 @@ MODEL_FIELDS = (
     "cached_tokens",
     "cost_usd",
     "logprobs_json",
+    "prompt_token_ids",
+    "completion_token_ids",
+    "completion_logprobs",
 )
+"""The step columns an agent may supply for a step (through :meth:`TrajectoryLogger.annotate`)."""
+
+EPISODE_FIELDS = ("group_id", "rollout_index", "group_size")
+"""The episode columns a caller may set for the episodes to come (:attr:`TrajectoryLogger.episode_fields`)."""
 
 
 def _raw_action(action: Any) -> str:
@@ -41,7 +48,9 @@ class TrajectoryLogger(gym.Wrapper):
     """Logs steps and episodes to ``out_dir/trajectories`` as Parquet, one file per finished episode.
 
     Only the current episode is held in memory. Agents that call models can attach the turn's
-    messages, token counts, cost and logprobs with :meth:`annotate` before each ``step``.
+    messages, token counts, cost, logprobs and token ids with :meth:`annotate` before each ``step``.
+    ``episode_fields`` (keys of :data:`EPISODE_FIELDS`, e.g. a rollout's group id) go into every
+    episode row written from then on; ``last_episode_id`` is the id of the last episode written.
     """
 
     def __init__(
@@ -65,6 +74,8 @@ class TrajectoryLogger(gym.Wrapper):
         self._steps: list[tuple] = []  # raw step records, serialised when the episode ends
         self._context: dict[str, Any] | None = None
         self._pending: dict[str, Any] = {}
+        self.episode_fields: dict[str, Any] = {}
+        self.last_episode_id: str | None = None
 
     @property
     def trajectory_logger(self) -> TrajectoryLogger:
@@ -188,11 +199,13 @@ class TrajectoryLogger(gym.Wrapper):
             "package_version": __version__,
             "artifacts": [a.model_dump() for a in result.artifacts],
             "finished_at": datetime.now(UTC),
+            **{k: v for k, v in self.episode_fields.items() if k in EPISODE_FIELDS},
         }
         step_rows = self._step_rows(
             {k: context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")}
         )
         self.writer.write_episode(step_rows, episode)
+        self.last_episode_id = context["episode_id"]
         self._steps = []
         self._context = None
 

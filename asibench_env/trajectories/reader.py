@@ -1,4 +1,4 @@
-"""Read a run's trajectories back: ``load(DIR)`` gives a ``pyarrow.dataset`` of the steps or episodes."""
+"""Read a run's trajectories back: ``load(DIR)`` gives a ``pyarrow.dataset`` of the steps, episodes or groups."""
 
 from __future__ import annotations
 
@@ -27,8 +27,11 @@ def _readable_files(folder: Path) -> list[str]:
     return files
 
 
-def load(run_dir: str | Path, table: Literal["steps", "episodes"] = "steps") -> ds.Dataset:
-    """The steps (or episodes) of a run as a dataset; broken files from a killed run are skipped with a warning."""
+def load(run_dir: str | Path, table: Literal["steps", "episodes", "groups"] = "steps") -> ds.Dataset:
+    """The steps (episodes, rollout groups) of a run as a dataset; broken files from a killed run are skipped.
+
+    Files of an older schema version read with the current schema: columns added since are null.
+    """
     folder = Path(run_dir) / "trajectories" / table
     schema = TABLES[table]
     if not folder.is_dir():

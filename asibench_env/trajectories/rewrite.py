@@ -1,4 +1,4 @@
-"""Update a logged episode's row in place, for scores given after the run (``asibench-env score``)."""
+"""Update logged episode rows in place: scores given after the run (``asibench-env score``) and group statistics."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ SCORE_COLUMNS = frozenset(
         "judge_input_tokens",
         "judge_output_tokens",
         "judge_cost_usd",
+        "reward",
     }
 )
 """The columns a later scoring may change; everything else of an episode stays as it was logged."""
@@ -51,6 +52,7 @@ def score_columns(result: Any) -> dict[str, Any]:
         "judge_input_tokens": result.judge_input_tokens,
         "judge_output_tokens": result.judge_output_tokens,
         "judge_cost_usd": result.judge_cost_usd,
+        "reward": None if result.final_score is None else result.final_score / 100.0,
     }
 
 
@@ -91,3 +93,42 @@ def update_episode(
             )
         changed += len(hits)
     return changed
+
+
+GROUP_STAT_COLUMNS = frozenset(
+    {"group_complete", "group_scored", "group_mean", "group_std", "advantage", "advantage_centered"}
+)
+"""The columns a rollout group's statistics set once the group has ended."""
+
+
+def set_group_stats(
+    run_dir: str | Path, task_id: str, prompt_level: str, episode_id: str, stats: dict[str, Any]
+) -> bool:
+    """Set a rollout group's statistics (:data:`GROUP_STAT_COLUMNS`) on one logged episode's row.
+
+    The file is rewritten atomically. Returns False when the episode's file does not exist. Raises
+    ``ValueError`` for another column and ``OSError`` when the file cannot be rewritten.
+    """
+    unknown = set(stats) - GROUP_STAT_COLUMNS
+    if unknown:
+        raise ValueError(f"only group statistics columns can be set, not {sorted(unknown)}")
+    path = (
+        Path(run_dir)
+        / "trajectories"
+        / "episodes"
+        / f"task_id={quote(task_id, safe='')}"
+        / f"prompt_level={quote(prompt_level, safe='')}"
+        / f"{quote(episode_id, safe='')}.parquet"
+    )
+    if not path.is_file():
+        return False
+    table = pq.read_table(path, partitioning=None)
+    rows = [{**row, **stats} for row in table.to_pylist()]
+    schema = pa.schema([f for f in TABLES["episodes"] if f.name in table.schema.names])
+    with atomic_path(path) as tmp:
+        pq.write_table(
+            pa.Table.from_pylist(rows, schema=schema).replace_schema_metadata(table.schema.metadata),
+            tmp,
+            compression="zstd",
+        )
+    return True

@@ -1,10 +1,14 @@
-"""The trajectory tables: one row per step and one row per episode, with versioned pyarrow schemas."""
+"""The trajectory tables: one row per step, per episode and per rollout group, with versioned pyarrow schemas.
+
+Version 2 added the token columns of the steps table, the group columns of the episodes table and the
+groups table; files of version 1 read with these schemas give the new columns as null.
+"""
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 PARTITION_COLUMNS = ("task_id", "prompt_level")
 
 _META = {b"asibench_env.schema_version": SCHEMA_VERSION.encode()}
@@ -40,6 +44,9 @@ STEPS_SCHEMA = pa.schema(
         pa.field("cached_tokens", pa.int64()),
         pa.field("cost_usd", pa.float64()),
         pa.field("logprobs_json", pa.string()),
+        pa.field("prompt_token_ids", pa.list_(pa.int32())),
+        pa.field("completion_token_ids", pa.list_(pa.int32())),
+        pa.field("completion_logprobs", pa.list_(pa.float32())),
     ],
     metadata=_META,
 )
@@ -84,8 +91,41 @@ EPISODES_SCHEMA = pa.schema(
         pa.field("judge_input_tokens", pa.int64()),
         pa.field("judge_output_tokens", pa.int64()),
         pa.field("judge_cost_usd", pa.float64()),
+        pa.field("group_id", pa.string()),
+        pa.field("rollout_index", pa.int32()),
+        pa.field("group_size", pa.int32()),
+        pa.field("reward", pa.float64()),
+        pa.field("group_complete", pa.bool_()),
+        pa.field("group_scored", pa.int32()),
+        pa.field("group_mean", pa.float64()),
+        pa.field("group_std", pa.float64()),
+        pa.field("advantage", pa.float64()),
+        pa.field("advantage_centered", pa.float64()),
     ],
     metadata=_META,
 )
 
-TABLES = {"steps": STEPS_SCHEMA, "episodes": EPISODES_SCHEMA}
+GROUPS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("group_id", pa.string(), nullable=False),
+        pa.field("task_id", pa.string(), nullable=False),
+        pa.field("prompt_level", pa.string(), nullable=False),
+        pa.field("seed", pa.int64()),
+        pa.field("instance_id", pa.string()),
+        pa.field("group_size", pa.int32(), nullable=False),
+        pa.field("completed", pa.int32(), nullable=False),
+        pa.field("infra_errors", pa.int32(), nullable=False),
+        pa.field("complete", pa.bool_(), nullable=False),
+        pa.field("mean", pa.float64()),
+        pa.field("std", pa.float64()),
+        pa.field("eps", pa.float64()),
+        pa.field("rewards", pa.list_(pa.float64())),
+        pa.field("episode_ids", pa.list_(pa.string())),
+        pa.field("reason", pa.string()),
+        pa.field("updated_at", pa.timestamp("us", tz="UTC")),
+    ],
+    metadata=_META,
+)
+
+TABLES = {"steps": STEPS_SCHEMA, "episodes": EPISODES_SCHEMA, "groups": GROUPS_SCHEMA}

@@ -1,6 +1,7 @@
 """Write trajectories as a Hive-partitioned Parquet dataset, one file per finished episode.
 
-Layout: ``DIR/trajectories/{steps,episodes}/task_id=<id>/prompt_level=<level>/<episode_id>.parquet``
+Layout: ``DIR/trajectories/{steps,episodes}/task_id=<id>/prompt_level=<level>/<episode_id>.parquet``, and for
+rollout groups ``DIR/trajectories/groups/task_id=<id>/prompt_level=<level>/<group_id>.parquet``
 (zstd). Each file is written to a temporary name and renamed, so a run killed at any moment leaves
 every finished episode readable and no half-written file.
 """
@@ -43,7 +44,7 @@ class TrajectoryWriter:
         self.root = Path(root) / "trajectories"
         self.run_id = run_id
 
-    def _write(self, table_name: str, rows: list[dict[str, Any]], episode_id: str) -> Path:
+    def _write(self, table_name: str, rows: list[dict[str, Any]], file_stem: str) -> Path:
         schema = TABLES[table_name]
         clean_rows = [{k: _clean(v) for k, v in row.items()} for row in rows]
         table = pa.Table.from_pylist(clean_rows, schema=schema)
@@ -53,7 +54,7 @@ class TrajectoryWriter:
             folder = folder / f"{column}={quote(str(first[column]), safe='')}"
         folder.mkdir(parents=True, exist_ok=True)
         data = table.drop_columns(list(PARTITION_COLUMNS))
-        target = folder / f"{episode_id}.parquet"
+        target = folder / f"{quote(file_stem, safe='')}.parquet"
         with atomic_path(target) as tmp:
             pq.write_table(data, tmp, compression="zstd")
         return target
@@ -64,3 +65,7 @@ class TrajectoryWriter:
         if steps:
             self._write("steps", steps, episode_id)
         self._write("episodes", [episode], episode_id)
+
+    def write_group(self, group: dict[str, Any]) -> Path:
+        """Write (or replace) one rollout group's row in the groups table; its file is named after the group id."""
+        return self._write("groups", [group], group["group_id"])
