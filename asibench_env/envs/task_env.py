@@ -15,6 +15,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from asibench_env.envs.action_scan import safe_repr
 from asibench_env.envs.actions import ActionParseError, ActionParser, ToolCall, make_parser
 from asibench_env.envs.episode import ArtifactRecord, EndReason, EpisodeResult
 from asibench_env.envs.spaces import FreeText
@@ -470,5 +471,5 @@ def _registry_for(tasks_dir: Any, instances_dir: Any) -> TaskRegistry:
 
 def _action_text(call: ToolCall | None, raw: Any) -> str:
     if call is None:
-        return repr(raw)[:500]
+        return safe_repr(raw, 500)  # any object: never raises (a huge int or a deep list has no repr)
     return f"{call.tool} {call.args_json()[:2000]}"
