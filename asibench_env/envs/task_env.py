@@ -350,13 +350,14 @@ class AsiBenchEnv(gym.Env[str, str]):
                 wall_time_s=time.monotonic() - self._started,
             )
         self._discard_outputs()
-        pred_dir = Path(tempfile.mkdtemp(prefix="asibench-outputs-"))
-        self._outputs_dir = pred_dir
-        self._outputs_finalizer = weakref.finalize(self, shutil.rmtree, str(pred_dir), True)
         assert self._sandbox is not None
-        try:
+        try:  # an OSError here is the host's (a full temp disk): the agent's files are refused, not raised
+            pred_dir = Path(tempfile.mkdtemp(prefix="asibench-outputs-"))
+            self._outputs_dir = pred_dir
+            self._outputs_finalizer = weakref.finalize(self, shutil.rmtree, str(pred_dir), True)
             report = self._sandbox.collect([spec.name for spec in self.task.outputs], pred_dir)
-        except SandboxError as exc:
+            hashes = {f.path: file_sha256(pred_dir / f.path) for f in report.collected}
+        except (SandboxError, OSError) as exc:
             self._discard_outputs()
             return EpisodeResult(
                 **base,
@@ -367,10 +368,7 @@ class AsiBenchEnv(gym.Env[str, str]):
                 wall_time_s=time.monotonic() - self._started,
             )
         collected = {
-            "artifacts": [
-                ArtifactRecord(path=f.path, size=f.size, sha256=file_sha256(pred_dir / f.path))
-                for f in report.collected
-            ],
+            "artifacts": [ArtifactRecord(path=f.path, size=f.size, sha256=hashes[f.path]) for f in report.collected],
             "refused_outputs": dict(report.refused),
             "missing_outputs": list(report.missing),
             "outputs_dir": str(pred_dir),
