@@ -139,7 +139,9 @@ def test_kill_9_of_the_scoring_worker_mid_scoring_is_an_infra_error(tmp_path: Pa
     killer = _kill_when_scoring(pidfile, lambda _scorer: worker.pid)
     report = score_outputs(_eval(PROBE), pred, ref, {}, task_dir=task_dir, timeout_s=120, worker=worker)
     killer.join()
-    assert report.infra_error and "the scoring worker died during the request" in report.infra_error
+    assert (
+        report.infra_error and "the scoring worker died during the request (killed by signal 9)" in report.infra_error
+    )
     assert _gone(int(pidfile.read_text())), "the scorer outlived its killed worker"
     again = score_outputs(_eval(PROBE), pred, ref, {}, task_dir=task_dir, worker=worker)  # a new worker
     assert again.infra_error is None and again.final_score == 100
@@ -156,10 +158,20 @@ def test_kill_9_of_the_scoring_child_mid_scoring_is_an_infra_error(tmp_path: Pat
     assert report.final_score == 0  # never read: the env ends such an episode unscored
 
 
-def test_a_scorer_computing_past_the_limit_scores_zero(tmp_path: Path, dirs, worker) -> None:
-    """The outputs made the scorer compute beyond the limit: the agent's failure, a scored 0."""
+COMPUTING = {
+    "in the scorer": "        while True:\n            pass\n",
+    # A task scorer running the agent's code, which loops: the scorer waits, its child computes.
+    "in a process the scorer runs": "        import subprocess, sys\n"
+    "        subprocess.run([sys.executable, '-c', 'while True: pass'])\n",
+}
+
+
+@pytest.mark.parametrize("where", list(COMPUTING))
+def test_a_scorer_computing_past_the_limit_scores_zero(tmp_path: Path, dirs, worker, where: str) -> None:
+    """The outputs made the scorer compute beyond the limit: the agent's failure, a scored 0, however
+    loaded the host is (a runnable scorer counts as computing)."""
     pred, ref = dirs
-    task_dir = _probe_scorer(tmp_path / "task", "        while True:\n            pass\n")
+    task_dir = _probe_scorer(tmp_path / "task", COMPUTING[where])
     report = score_outputs(_eval(PROBE), pred, ref, {}, task_dir=task_dir, timeout_s=3, worker=worker)
     assert report.infra_error is None
     assert report.final_score == 0 and "timed out after 3 s: the scorer computed on these outputs" in report.error

@@ -12,18 +12,22 @@ which the env turns into the episode status ``infra_error`` (no score; the batch
 - an ``OSError`` while copying the outputs for scoring, and an ``OSError`` of the host's resources
   (:data:`HOST_ERRNOS`: disk full, quota, I/O error, out of memory or descriptors, read-only file
   system) inside a scorer or the scoring process;
-- the scoring time limit when the scorer was mostly *waiting* (less than
-  :data:`WAITING_CPU_FRACTION` of the limit spent on the CPU): a slow or overloaded host, or a slow
-  model judge, not the outputs.
+- the scoring time limit when the scorer was *waiting*: at the limit no thread of any process of the
+  scoring process group was running or runnable, and they had used less than
+  :data:`WAITING_CPU_FRACTION` of the limit on the CPU (a sleep, a lock, a slow model judge or
+  network, slow host I/O), not the outputs.
 
 The scoring time limit (the env's ``scoring_timeout_s``; the ASI-Bench contract sets none) is the
-agent's when the scorer was *computing* all along, and so is the CPU limit set to match it: the
+agent's when the scorer was *computing* (a thread running or waiting for a CPU at the limit, or at
+least that fraction of the limit spent on the CPU), and so is the CPU limit set to match it: the
 reference outputs score in milliseconds, so a scorer that computes for minutes does so because of the
-artifact it was given (e.g. a huge or adversarial file). Counting that as an infrastructure error would
-let an agent escape a 0 (infra errors are retried, then left out of the means) by writing an
-artifact that makes scoring slow. The memory limit of the scoring process works the same way: a
-``MemoryError`` is a scorer raising on the outputs (the limit is per process, not the host's memory;
-the host running out kills with a signal, which is ours).
+artifact it was given (a huge or adversarial file, or the agent's own code that a task scorer runs).
+A busy host only slows scoring down by a small factor, far from the limit, and a runnable scorer
+counts as computing however starved, so the verdict does not depend on the host's load. Counting
+this as an infrastructure error would let an agent escape a 0 (infra errors are retried, then left out
+of the means) by writing an artifact that makes scoring slow. The memory limit of the scoring process
+works the same way: a ``MemoryError`` is a scorer raising on the outputs (the limit is per process, not
+the host's memory; the host running out kills with a signal, which is ours).
 """
 
 from __future__ import annotations
@@ -59,6 +63,10 @@ def is_host_failure(exc: BaseException) -> bool:
     return isinstance(exc, OSError) and exc.errno in HOST_ERRNOS
 
 
-def timeout_is_ours(cpu_s: float, timeout_s: float) -> bool:
-    """Whether a scorer stopped at ``timeout_s`` after ``cpu_s`` of CPU was waiting (ours), not computing."""
-    return cpu_s < WAITING_CPU_FRACTION * timeout_s
+def timeout_is_ours(cpu_s: float, timeout_s: float, running: bool | None) -> bool:
+    """Whether a scorer stopped at ``timeout_s`` was waiting (ours) rather than computing (the outputs').
+
+    ``running``: whether a thread of the scoring process group was running or runnable at the limit
+    (None when that could not be seen); ``cpu_s``: the CPU time the scorer had used.
+    """
+    return not running and cpu_s < WAITING_CPU_FRACTION * timeout_s

@@ -12,6 +12,7 @@ a 0 (:mod:`asibench_env.rewards.failures` draws the line). The worker is a lifec
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -157,13 +158,13 @@ class ScoringWorker:
             except OSError as exc:
                 self.shutdown()
                 raise ScoringWorkerLost(f"the scoring worker could not be read: {exc}") from exc
-            if not line:
-                died = process.poll() is not None
+            if not line and ready:  # end of file: the worker is gone (its exit status may lag its pipe)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(5)
                 self.shutdown()
-                if died:
-                    raise ScoringWorkerLost(
-                        f"the scoring worker died during the request (exit status {process.returncode})"
-                    )
+                raise ScoringWorkerLost(f"the scoring worker died during the request ({_ended(process.returncode)})")
+            if not line:
+                self.shutdown()
                 raise ScoringWorkerLost(f"the scoring worker did not answer within {wait_s:g} s and was restarted")
             try:
                 answer = json.loads(line)
@@ -174,6 +175,12 @@ class ScoringWorker:
                 self.shutdown()
                 raise ScoringWorkerLost("the scoring worker sent an unreadable answer and was restarted")
             return answer
+
+
+def _ended(returncode: int | None) -> str:
+    if returncode is None:
+        return "exit status unknown"
+    return f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
 
 
 def shutdown_worker() -> None:

@@ -114,6 +114,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         data, timed_out = _read_all(read_fd, pid, timeout_s)
     finally:
         os.close(read_fd)
+    running = _group_running(pid) if timed_out else None
     if timed_out:
         for target in (-pid, pid):
             with contextlib.suppress(ProcessLookupError):
@@ -121,7 +122,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     _, status, usage = os.wait4(pid, 0)
     cpu_s = usage.ru_utime + usage.ru_stime
     if timed_out:
-        if timeout_is_ours(cpu_s, timeout_s):
+        if timeout_is_ours(cpu_s, timeout_s, running):
             return {
                 "ok": False,
                 "infra": True,
@@ -143,6 +144,25 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(answer, dict):
         return {"ok": False, "infra": True, "error": "the scoring process sent an unreadable answer"}
     return answer
+
+
+def _group_running(pgid: int) -> bool | None:
+    """Whether any thread of any process in process group ``pgid`` is running or runnable (None: no /proc)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:
+                continue
+            for task in (entry / "task").iterdir():
+                with contextlib.suppress(OSError, IndexError):
+                    if (task / "stat").read_text().rsplit(")", 1)[1].split()[0] == "R":
+                        return True
+    return False
 
 
 def _silent_end(status: int, cpu_s: float, timeout_s: float) -> dict[str, Any]:
