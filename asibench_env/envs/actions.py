@@ -5,6 +5,12 @@ A step accepts a dict, a JSON string, a :class:`ToolCall`, or raw completion tex
 block). Anything else is an :class:`ActionParseError` whose message explains the valid forms; the
 environment returns that message as the observation.
 
+The parser never raises anything else, whatever it is given, and it cannot be stalled: an action longer
+than :data:`~asibench_env.envs.action_scan.MAX_ACTION_CHARS` (1 MiB) is refused before it is read,
+blocks are found by linear ``str.find`` scans (no regular expression runs on model text), and decoded
+values deeper than :data:`~asibench_env.envs.action_scan.MAX_NESTING` levels or holding more than
+:data:`~asibench_env.envs.action_scan.MAX_VALUES` values are refused.
+
 A :class:`ToolCallParser` checks calls against a :class:`~asibench_env.envs.tools.ToolRegistry`
 (:func:`make_parser`); :func:`parse_action` is the parser of the six built-in tools.
 """
@@ -12,12 +18,19 @@ A :class:`ToolCallParser` checks calls against a :class:`~asibench_env.envs.tool
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from asibench_env.envs.action_scan import (
+    FENCE_LANGUAGES,
+    MAX_ACTION_CHARS,
+    MAX_NESTING,
+    find_fenced_block,
+    find_tool_call_block,
+    structure_problem,
+)
 from asibench_env.envs.tools import (
     BashArgs,
     ListFilesArgs,
@@ -32,6 +45,7 @@ from asibench_env.envs.tools import (
 
 __all__ = [
     "ARGUMENT_MODELS",
+    "MAX_ACTION_CHARS",
     "TOOL_NAMES",
     "VALID_FORMS",
     "ActionParseError",
@@ -73,9 +87,6 @@ class ActionParser(Protocol):
     def __call__(self, action: Any) -> ToolCall: ...
 
 
-_TOOL_CALL_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
-_FENCED_BLOCK = re.compile(r"```[ \t]*(bash|sh|shell|python|py)[ \t]*\n(.*?)```", re.DOTALL)
-_FENCE_TOOL = {"bash": "bash", "sh": "bash", "shell": "bash", "python": "python", "py": "python"}
 _FENCE_ARGUMENT = {"bash": "command", "python": "code"}
 
 
@@ -118,40 +129,85 @@ class ToolCallParser:
         """Parse dicts, JSON strings, ToolCall or other pydantic models, and completion text.
 
         Raises :class:`ActionParseError` (with the valid forms in its message) when the action holds no
-        call, names an unregistered tool, or gives arguments the tool's model refuses.
+        call, names an unregistered tool, or gives arguments the tool's model refuses; never any other
+        exception, whatever ``action`` is.
         """
-        if isinstance(action, ToolCall):
-            return self._validated(action.tool, action.arguments)
-        if isinstance(action, BaseModel):
-            return self._from_mapping(action.model_dump())
-        if isinstance(action, Mapping):
-            return self._from_mapping(action)
-        if isinstance(action, bytes):
-            action = action.decode("utf-8", errors="replace")
-        if isinstance(action, str):
-            return self._from_text(action)
-        raise self._error(f"Unsupported action type {type(action).__name__}.")
+        try:
+            return self._parse(action)
+        except ActionParseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - untrusted input: any failure is the agent's parse error
+            raise self._error(f"The action could not be read ({type(exc).__name__}).") from exc
 
     def resolve(self, call: ToolCall) -> tuple[Tool, BaseModel]:
         """The registered tool of ``call`` and its validated arguments; raises :class:`ActionParseError`."""
         last = self._last
         if last is not None and last[0] is call and call.tool in self.tools and self.tools.get(call.tool) is last[1]:
             return last[1], last[2]
-        return self._check(call.tool, call.arguments)
+        try:
+            self._check_structure(call.arguments)
+            return self._check(call.tool, call.arguments)
+        except ActionParseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a custom parser's call is as untrusted as the action
+            raise self._error(f"The tool call could not be read ({type(exc).__name__}).") from exc
+
+    def _parse(self, action: Any) -> ToolCall:
+        if isinstance(action, ToolCall):
+            self._check_structure(action.arguments)
+            return self._validated(action.tool, action.arguments)
+        if isinstance(action, BaseModel):
+            action = action.model_dump()
+        if isinstance(action, Mapping):
+            self._check_structure(action)
+            return self._from_mapping(action)
+        if isinstance(action, bytes | bytearray):
+            self._check_size(len(action), "bytes")
+            action = bytes(action).decode("utf-8", errors="replace")
+        if isinstance(action, str):
+            return self._from_text(action)
+        raise self._error(f"Unsupported action type {type(action).__name__}.")
 
     def _error(self, message: str) -> ActionParseError:
         return ActionParseError(f"{message} {self.valid_forms}")
+
+    def _check_size(self, size: int, unit: str) -> None:
+        if size > MAX_ACTION_CHARS:
+            raise self._error(
+                f"The action is {size:,} {unit} long; actions are limited to {MAX_ACTION_CHARS:,} {unit} (1 MiB). "
+                "Write a large file in parts (e.g. append with several calls) or generate it with code."
+            )
+
+    def _check_structure(self, value: Any) -> None:
+        problem = structure_problem(value)
+        if problem is not None:
+            raise self._error(f"The action cannot be taken: {problem}.")
+
+    def _loads(self, text: str, invalid: str) -> Any:
+        """JSON text of an action (already size-checked) decoded and checked for depth and size.
+
+        ``invalid`` starts the message of a syntax error, e.g. "The <tool_call> block is not valid JSON".
+        """
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise self._error(f"{invalid}: {exc.msg} at character {exc.pos}.") from exc
+        except RecursionError as exc:
+            raise self._error(f"The JSON nests arrays or objects too deeply (at most {MAX_NESTING} levels).") from exc
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise self._error(f"The JSON cannot be read: {_short(str(exc), 200)}.") from exc
+        self._check_structure(data)
+        return data
 
     def _check(self, tool: Any, arguments: Any) -> tuple[Tool, BaseModel]:
         if not isinstance(tool, str) or not tool:
             raise self._error("The tool name is missing or not a string.")
         if tool not in self.tools:
-            raise self._error(f"Unknown tool {tool!r}.")
+            raise self._error(f"Unknown tool {_short(repr(tool), 80)}.")
         if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError as exc:
-                raise self._error(f"The arguments of {tool} are not valid JSON ({exc.msg}).") from exc
+            self._check_size(len(arguments), "characters")
+            invalid = f"The arguments of {tool} are not valid JSON"
+            arguments = self._loads(arguments, invalid) if arguments.strip() else {}
         if arguments is None:
             arguments = {}
         if not isinstance(arguments, Mapping):
@@ -161,7 +217,8 @@ class ToolCallParser:
             return found, found.args_model.model_validate(dict(arguments))
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}" for err in exc.errors()
+                f"{_short('.'.join(str(p) for p in err['loc']), 80) or 'arguments'}: {_short(err['msg'], 200)}"
+                for err in exc.errors()[:10]
             )
             raise self._error(f"Invalid arguments for {tool}: {problems}.") from exc
 
@@ -182,33 +239,30 @@ class ToolCallParser:
         return self._validated(tool, arguments)
 
     def _from_text(self, text: str) -> ToolCall:
+        self._check_size(len(text), "characters")  # before any scan or parse
         stripped = text.strip()
         if not stripped:
             raise self._error("The action is empty.")
         if stripped.startswith("{"):
-            try:
-                data = json.loads(stripped)
-            except json.JSONDecodeError as exc:
-                raise self._error(
-                    f"The action looks like JSON but does not parse: {exc.msg} at character {exc.pos}."
-                ) from exc
+            data = self._loads(stripped, "The action looks like JSON but does not parse")
             if not isinstance(data, Mapping):
                 raise self._error("The JSON action must be an object.")
             return self._from_mapping(data)
-        block = _TOOL_CALL_BLOCK.search(text)
-        if block:
-            try:
-                data = json.loads(block.group(1))
-            except json.JSONDecodeError as exc:
-                raise self._error(f"The <tool_call> block is not valid JSON: {exc.msg}.") from exc
+        block = find_tool_call_block(text)
+        if block is not None:
+            data = self._loads(block, "The <tool_call> block is not valid JSON")
             if not isinstance(data, Mapping):
                 raise self._error("The <tool_call> block must hold a JSON object.")
             return self._from_mapping(data)
-        fenced = _FENCED_BLOCK.search(text)
-        if fenced:
-            tool = _FENCE_TOOL[fenced.group(1)]
-            return self._validated(tool, {_FENCE_ARGUMENT[tool]: fenced.group(2)})
+        fenced = find_fenced_block(text)
+        if fenced is not None:
+            tool = FENCE_LANGUAGES[fenced[0]]
+            return self._validated(tool, {_FENCE_ARGUMENT[tool]: fenced[1]})
         raise self._error("No tool call found in the action.")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def make_parser(tools: ToolRegistry | None = None) -> ToolCallParser:

@@ -15,6 +15,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from asibench_env.envs.action_scan import safe_repr
 from asibench_env.envs.actions import ActionParseError, ActionParser, ToolCall, make_parser
 from asibench_env.envs.episode import ArtifactRecord, EndReason, EpisodeResult
 from asibench_env.envs.spaces import FreeText
@@ -349,13 +350,14 @@ class AsiBenchEnv(gym.Env[str, str]):
                 wall_time_s=time.monotonic() - self._started,
             )
         self._discard_outputs()
-        pred_dir = Path(tempfile.mkdtemp(prefix="asibench-outputs-"))
-        self._outputs_dir = pred_dir
-        self._outputs_finalizer = weakref.finalize(self, shutil.rmtree, str(pred_dir), True)
         assert self._sandbox is not None
-        try:
+        try:  # an OSError here is the host's (a full temp disk): the agent's files are refused, not raised
+            pred_dir = Path(tempfile.mkdtemp(prefix="asibench-outputs-"))
+            self._outputs_dir = pred_dir
+            self._outputs_finalizer = weakref.finalize(self, shutil.rmtree, str(pred_dir), True)
             report = self._sandbox.collect([spec.name for spec in self.task.outputs], pred_dir)
-        except SandboxError as exc:
+            hashes = {f.path: file_sha256(pred_dir / f.path) for f in report.collected}
+        except (SandboxError, OSError) as exc:
             self._discard_outputs()
             return EpisodeResult(
                 **base,
@@ -366,10 +368,7 @@ class AsiBenchEnv(gym.Env[str, str]):
                 wall_time_s=time.monotonic() - self._started,
             )
         collected = {
-            "artifacts": [
-                ArtifactRecord(path=f.path, size=f.size, sha256=file_sha256(pred_dir / f.path))
-                for f in report.collected
-            ],
+            "artifacts": [ArtifactRecord(path=f.path, size=f.size, sha256=hashes[f.path]) for f in report.collected],
             "refused_outputs": dict(report.refused),
             "missing_outputs": list(report.missing),
             "outputs_dir": str(pred_dir),
@@ -470,5 +469,5 @@ def _registry_for(tasks_dir: Any, instances_dir: Any) -> TaskRegistry:
 
 def _action_text(call: ToolCall | None, raw: Any) -> str:
     if call is None:
-        return repr(raw)[:500]
+        return safe_repr(raw, 500)  # any object: never raises (a huge int or a deep list has no repr)
     return f"{call.tool} {call.args_json()[:2000]}"

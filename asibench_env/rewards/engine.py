@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from asibench_env.rewards.custom import run_official_scorer, task_scorers
+from asibench_env.rewards.failures import is_host_failure
 from asibench_env.rewards.judge import JudgeRequest, judge_totals, judge_unavailable, no_judge_message, run_judge_scorer
 from asibench_env.rewards.results import ScoreReport, ScorerResult
 from asibench_env.rewards.scorers import JUDGE_SCORERS, NATIVE_SCORERS
@@ -114,8 +115,15 @@ def _crashed(name: str, max_score: float, exc: BaseException) -> ScorerResult:
             "exception_type": type(exc).__name__,
             "traceback_tail": traceback.format_exc().splitlines()[-5:],
             **({"missing_module": exc.name} if isinstance(exc, ModuleNotFoundError) else {}),
+            **({"host_failure": True} if is_host_failure(exc) else {}),
         },
     )
+
+
+def _host_failure(results: list[ScorerResult]) -> str | None:
+    """The first scorer crash the host caused (disk full, I/O error, ...): an infrastructure error."""
+    failed = next((r for r in results if r.details.get("host_failure")), None)
+    return f"scorer {failed.scorer_name} failed on the host: {failed.message}" if failed else None
 
 
 def _run_one(
@@ -151,8 +159,10 @@ def evaluate(
     """Score the outputs in ``pred_dir`` against ``ref_dir`` under a task's evaluation contract.
 
     Judge scorers run through the official ones under ``judge``; without one they score 0 with a
-    message saying how to configure one. A judge that could not be reached, or a custom scorer that
-    imports a module missing from this environment, sets ``infra_error``.
+    message saying how to configure one. A judge that could not be reached, a custom scorer that
+    imports a module missing from this environment, or a scorer failing on the host's resources (an
+    ``OSError`` such as a full disk: :func:`~asibench_env.rewards.failures.is_host_failure`) sets
+    ``infra_error``.
     """
     started = time.perf_counter()
     pred_dir, ref_dir = Path(pred_dir), Path(ref_dir)
@@ -195,7 +205,8 @@ def evaluate(
         final_score=raw / divisor,
         max_possible_score=max_raw / divisor,
         infra_error=next((reason for r in [*gates, *scores] if (reason := judge_unavailable(r))), None)
-        or (_missing_module_reason(missing) if missing else None),
+        or (_missing_module_reason(missing) if missing else None)
+        or _host_failure([*gates, *scores]),
         missing_module=missing,
         duration_s=time.perf_counter() - started,
         **judge_totals([*gates, *scores]),

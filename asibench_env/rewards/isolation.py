@@ -3,13 +3,16 @@
 A long-lived worker process (:mod:`asibench_env.rewards.worker`) keeps numpy and the scorers
 imported and forks a child per request, so a scoring call costs a fork, not a fresh interpreter.
 A scorer that hangs is killed at the time limit; one that crashes the process is reported; neither
-raises out of :func:`score_outputs`. The worker is a lifecycle object (:class:`ScoringWorker`: start,
-shutdown, a default instance created on first use and shut down at exit).
+raises out of :func:`score_outputs`. Failures on our side (the worker or the scoring process dying, an
+``OSError`` while copying, a time limit hit while waiting) give a report with ``infra_error`` set, never
+a 0 (:mod:`asibench_env.rewards.failures` draws the line). The worker is a lifecycle object
+(:class:`ScoringWorker`: start, shutdown, a default instance created on first use and shut down at exit).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -116,6 +119,12 @@ class ScoringWorker:
                 raise ScoringWorkerError(f"the scoring worker could not be started: {exc}") from exc
         return self._process
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id while it runs (None before the first request or after a shutdown)."""
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
     def shutdown(self) -> None:
         """Stop the worker process (idempotent; never raises)."""
         process, self._process = self._process, None
@@ -140,15 +149,38 @@ class ScoringWorker:
             try:
                 process.stdin.write((json.dumps(payload, default=str) + "\n").encode())
                 process.stdin.flush()
-            except BrokenPipeError as exc:
+            except OSError as exc:  # a broken pipe: the worker is gone
                 self.shutdown()
                 raise ScoringWorkerLost("the scoring worker died before the request") from exc
-            ready, _, _ = select.select([process.stdout], [], [], wait_s)
-            line = process.stdout.readline() if ready else b""
+            try:
+                ready, _, _ = select.select([process.stdout], [], [], wait_s)
+                line = process.stdout.readline() if ready else b""
+            except OSError as exc:
+                self.shutdown()
+                raise ScoringWorkerLost(f"the scoring worker could not be read: {exc}") from exc
+            if not line and ready:  # end of file: the worker is gone (its exit status may lag its pipe)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(5)
+                self.shutdown()
+                raise ScoringWorkerLost(f"the scoring worker died during the request ({_ended(process.returncode)})")
             if not line:
                 self.shutdown()
-                raise ScoringWorkerLost("the scoring worker stopped answering and was restarted")
-            return json.loads(line)
+                raise ScoringWorkerLost(f"the scoring worker did not answer within {wait_s:g} s and was restarted")
+            try:
+                answer = json.loads(line)
+            except ValueError as exc:
+                self.shutdown()
+                raise ScoringWorkerLost("the scoring worker sent an unreadable answer and was restarted") from exc
+            if not isinstance(answer, dict):
+                self.shutdown()
+                raise ScoringWorkerLost("the scoring worker sent an unreadable answer and was restarted")
+            return answer
+
+
+def _ended(returncode: int | None) -> str:
+    if returncode is None:
+        return "exit status unknown"
+    return f"killed by signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
 
 
 def shutdown_worker() -> None:
@@ -158,7 +190,8 @@ def shutdown_worker() -> None:
         worker.shutdown()
 
 
-def _failed(reason: str, evaluation: dict[str, Any], started: float) -> ScoreReport:
+def _failed(reason: str, evaluation: dict[str, Any], started: float, *, infra: bool = False) -> ScoreReport:
+    """A report of failed scoring: a 0 with the reason, or (``infra``) an infrastructure error, unscored."""
     try:
         weights = sum(float(e.get("weight", 1.0)) for e in evaluation.get("scoring", []) or [])
         divisor = float(evaluation.get("score_divisor", 1.0))
@@ -166,21 +199,29 @@ def _failed(reason: str, evaluation: dict[str, Any], started: float) -> ScoreRep
     except (TypeError, ValueError, AttributeError):
         max_score = 100.0
     return ScoreReport(
-        final_score=0.0, max_possible_score=max_score, error=reason, duration_s=time.perf_counter() - started
+        final_score=0.0,
+        max_possible_score=max_score,
+        error=reason,
+        infra_error=reason if infra else None,
+        duration_s=time.perf_counter() - started,
     )
 
 
 def _ask(
     worker: ScoringWorker | None, payload: dict[str, Any], timeout_s: float, evaluation: dict[str, Any], started: float
 ) -> ScoreReport:
-    """One request to the scoring worker; a lost worker or a failed child is a 0 report with the reason."""
+    """One request to the scoring worker: its report; a failure of ours (a lost worker, a scoring process
+    that died) is an ``infra_error`` report, a failure the outputs caused a 0 report with the reason."""
     try:
         answer = (worker or ScoringWorker.default()).request(payload, timeout_s + WORKER_GRACE_S)
     except ScoringWorkerLost as exc:
-        answer = {"ok": False, "error": str(exc)}
+        return _failed(f"scoring failed on our side: {exc}", evaluation, started, infra=True)
     if not answer.get("ok"):
-        return _failed(str(answer.get("error")), evaluation, started)
-    return ScoreReport.model_validate(answer["report"])
+        return _failed(str(answer.get("error")), evaluation, started, infra=bool(answer.get("infra", True)))
+    try:
+        return ScoreReport.model_validate(answer["report"])
+    except (KeyError, ValueError) as exc:
+        return _failed(f"the scoring worker sent an invalid report: {exc}", evaluation, started, infra=True)
 
 
 def score_outputs(
@@ -203,8 +244,12 @@ def score_outputs(
     runtime's packages (``runtime_packages``, built on first use) on its path after ours; a module
     missing there too gives a report with ``infra_error`` (and ``missing_module``) set.
 
-    ``worker`` defaults to the process's :meth:`ScoringWorker.default`. A scorer that fails, hangs or
-    crashes, and a worker that dies, give a 0 report with the reason, never an exception.
+    ``worker`` defaults to the process's :meth:`ScoringWorker.default`. Only a worker that cannot start
+    raises (below): a scorer that
+    fails on the outputs, or computes on them past ``timeout_s``, gives a 0 report with the reason; a
+    failure of ours (the worker or the scoring process dying or killed, an ``OSError`` while copying the
+    outputs, the time limit hit while the scorer was waiting) gives a report with ``infra_error`` set
+    (:mod:`asibench_env.rewards.failures`).
 
     ``judge`` serves the evaluation's model-judge scorers: its key is read from its variable now and
     sent with the request; the time limit is then at least :data:`JUDGE_TIMEOUT_S`. A judge that cannot
@@ -222,13 +267,17 @@ def score_outputs(
         except JudgeConfigError as exc:
             failed = _failed(f"the model judge is not usable: {exc}", evaluation, started)
             return failed.model_copy(update={"infra_error": failed.error})
-    with tempfile.TemporaryDirectory(prefix="asibench-score-") as tmp:
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix="asibench-score-", ignore_cleanup_errors=True)
+    except OSError as exc:  # the host's temp folder is full or unwritable
+        return _failed(f"could not make a scoring folder: {exc}", evaluation, started, infra=True)
+    with scratch as tmp:
         copy_dir = Path(tmp) / "outputs"
         try:
             copy_dir.mkdir()
             copy_outputs(Path(pred_dir), copy_dir)
-        except OSError as exc:
-            return _failed(f"could not copy the outputs for scoring: {exc}", evaluation, started)
+        except OSError as exc:  # our copy of our collected copy: the host failed, not the outputs
+            return _failed(f"could not copy the outputs for scoring: {exc}", evaluation, started, infra=True)
         payload: dict[str, Any] = {
             "evaluation": evaluation,
             "pred_dir": str(copy_dir),

@@ -1,4 +1,11 @@
-"""file_match: output files exist and have the declared shape and dtype; value checks."""
+"""file_match: output files exist and have the declared shape and dtype; value checks.
+
+A file named like a figure (.png, .jpg, .jpeg, .svg, .pdf) must also be a real image of one of those
+kinds, checked by its header only (:func:`asibench_env.tasks.figures.read_image_header`): a non-image
+named like a figure fails its check as a missing file would, with the reason in the check's message.
+The official scorer checks only that the file exists; this is what its figure gate intends (a real
+figure), so a fake figure scores lower here than there, and every real image scores the same.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ import numpy as np
 
 from asibench_env.rewards.results import ScorerResult
 from asibench_env.rewards.scorers._common import failure_message, fraction_score, weight_of
+from asibench_env.tasks.figures import NotAFigureError, is_figure_name, read_image_header
 
 
 def _expected_shape(raw: Any) -> list[Any]:
@@ -25,6 +33,12 @@ def _check_file(pred_dir: Path, check: dict[str, Any]) -> dict[str, Any]:
     if not path.exists():
         return {"passed": False, "file": name, "message": f"File not found: {name}"}
     outcome: dict[str, Any] = {"passed": True, "file": name}
+    if is_figure_name(name):
+        try:
+            read_image_header(path)
+        except NotAFigureError as exc:
+            return {"passed": False, "file": name, "message": f"Not a figure: {exc}"}
+        return outcome
     if not name.endswith(".npy"):
         return outcome
     try:
