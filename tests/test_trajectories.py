@@ -146,3 +146,16 @@ def test_run_batch_logs_every_episode_including_failures(registry, instance_cach
     steps = load(out).to_table().to_pylist()
     assert sum(s["episode_id"] == failed["episode_id"] for s in steps) == 1
     assert {e["run_id"] for e in episodes} == {s["run_id"] for s in steps}
+
+
+def test_hostile_actions_are_logged_without_raising(tmp_path):
+    """Deep nesting and huge integers, which make json.dumps and repr raise, are still logged as text."""
+    from asibench_env.trajectories.logger import _raw_action
+
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    huge = 10**5000
+    for action in ({"tool": "bash", "arguments": {"command": deep}}, {"tool": "bash", "n": huge}, [huge]):
+        text = _raw_action(action)
+        assert isinstance(text, str) and text

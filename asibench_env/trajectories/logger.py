@@ -34,14 +34,19 @@ EPISODE_FIELDS = ("group_id", "rollout_index", "group_size")
 
 
 def _raw_action(action: Any) -> str:
+    """The action as logged text; never raises (a hostile action must not end the episode as agent_error)."""
     if isinstance(action, str):
         return action
-    if hasattr(action, "model_dump_json"):
-        return action.model_dump_json()
     try:
+        if hasattr(action, "model_dump_json"):
+            return str(action.model_dump_json())
         return json.dumps(action, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(action)
+    except Exception:  # noqa: BLE001 - deep nesting (RecursionError), huge ints (ValueError), odd objects
+        pass
+    try:
+        return repr(action)[:100_000]
+    except Exception:  # noqa: BLE001
+        return f"<{type(action).__name__} that cannot be shown>"
 
 
 class TrajectoryLogger(gym.Wrapper):
