@@ -15,7 +15,7 @@ import pytest
 from asibench_env.sandbox import Sandbox, open_sandbox
 from asibench_env.sandbox.base import SandboxError, SandboxLimits
 from asibench_env.sandbox.conformance import SandboxConformance
-from asibench_env.sandbox.local import _POOLS, LocalSandbox, namespaces_available
+from asibench_env.sandbox.local import _POOLS, _RELEASES, LocalSandbox, namespaces_available
 
 
 @pytest.fixture
@@ -122,6 +122,7 @@ def test_pooled_sandboxes_are_never_reused_and_seeded_like_fresh_ones(seed_dir: 
         first.close()
         second = LocalSandbox(seed_dir, warm_pool=2)
         assert second.workspace.parent != first_base and second._pid1 != first_pid1
+        _RELEASES.wait()  # a pooled sandbox's folders are removed in the background
         assert not first_base.exists()
         assert "NameError" in second.run_python("secret").output
         assert sorted(e.path for e in second.list_files(".")) == sorted(e.path for e in fresh.list_files("."))

@@ -22,7 +22,7 @@ from asibench_env.envs.spaces import FreeText
 from asibench_env.envs.tools import Tool, ToolContext, ToolFormat, ToolRegistry, as_registry, run_tool
 from asibench_env.envs.tools._format import format_listing
 from asibench_env.envs.tools.specs import render_specs
-from asibench_env.envs.workspace import build_seed_dir
+from asibench_env.envs.workspace import build_seed_dir, make_seed_dir
 from asibench_env.rewards import JudgeSettings, needs_judge, score_outputs
 from asibench_env.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from asibench_env.sandbox.factory import open_sandbox
@@ -192,7 +192,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         # A downloaded instance named by id is not picked by a seed: the episode has none unless given.
         self._seed = None if options.get("instance_id") and seed is None else instance_seed
 
-        seed_dir = Path(tempfile.mkdtemp(prefix="asibench-seed-"))
+        seed_dir = make_seed_dir(self._instance)
         try:
             prompt = build_seed_dir(self.task, self._instance, self._episode_level, seed_dir, int(self.max_wall_time_s))
             self._sandbox = open_sandbox(

@@ -57,7 +57,7 @@ from asibench_env.sandbox.protocol import (
     reply_cap,
     shell_roundtrip,
 )
-from asibench_env.sandbox.warm import WarmPools
+from asibench_env.sandbox.warm import BackgroundWork, WarmPools
 from asibench_env.tasks.runtime import base_python, ensure_runtime
 
 logger = logging.getLogger(__name__)
@@ -176,8 +176,14 @@ class LocalSandbox(Sandbox):
 
     @classmethod
     def shutdown(cls, wait: bool = True) -> None:
-        """Discard every warm-pooled sandbox of this process (open sandboxes stay usable)."""
+        """Discard every warm-pooled sandbox of this process (open sandboxes stay usable).
+
+        Args:
+            wait: also wait until closed pooled sandboxes' folders are removed.
+        """
         _POOLS.shutdown()
+        if wait:
+            _RELEASES.wait()
 
     # ------------------------------------------------------------------ set-up
     def _setup(self, spec: _BootSpec) -> None:
@@ -596,9 +602,24 @@ class LocalSandbox(Sandbox):
             raise SandboxError("the sandbox is closed")
 
     def close(self) -> None:
+        """Stop every process and remove the sandbox's folders; see :meth:`Sandbox.close`.
+
+        A sandbox of a warm pool (``warm_pool`` > 0, with namespaces) is killed at once and its
+        folders are removed in the background, like a Docker sandbox's container;
+        :meth:`shutdown` waits for those removals.
+        """
         if self._closed:
             return
         self._closed = True
+        if self._use_ns and getattr(self, "options", None) is not None and self.options.warm_pool:
+            processes = [p for p in (self._kernel, self._shell) if p is not None]
+            self._kernel = self._shell = None
+            for process in processes:  # the whole namespace dies with its init (and the kernel's group)
+                with contextlib.suppress(OSError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            self._finalizer.detach()
+            _RELEASES.submit(_cleanup, self._base, processes)
+            return
         self._stop_kernel()
         if self._shell is not None:
             _kill_tree(self._shell)
@@ -656,6 +677,7 @@ def _discard(box: LocalSandbox) -> None:
 
 
 _POOLS: WarmPools[LocalSandbox] = WarmPools(_alive, _discard, "asibench-local-pool")
+_RELEASES = BackgroundWork("asibench-local-release")
 
 
 def _quote(text: str) -> str:

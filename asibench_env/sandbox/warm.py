@@ -14,7 +14,9 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from typing import Any, Generic, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,8 @@ class WarmPool(Generic[T]):
             try:
                 item = self._make()
             except Exception as exc:  # noqa: BLE001 - the caller starts its own when the pool is empty
+                if self._closed:
+                    return
                 failures += 1
                 logger.warning("warm pool could not start a sandbox (%s)", exc)
                 with self._cond:
@@ -136,3 +140,37 @@ class WarmPools(Generic[T]):
         for pool in pools:
             with contextlib.suppress(Exception):
                 pool.close()
+
+
+class BackgroundWork:
+    """Clean-up run off the caller's thread (one worker), that :meth:`wait` can wait for."""
+
+    def __init__(self, name: str):
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._lock = threading.Lock()
+        self._pending: set[Future[Any]] = set()
+        atexit.register(self.wait)
+
+    def submit(self, work: Callable[..., Any], *args: Any) -> None:
+        """Run ``work(*args)`` in the background; its errors are logged, never raised."""
+
+        def run() -> None:
+            try:
+                work(*args)
+            except Exception:  # noqa: BLE001 - clean-up must not raise
+                logger.exception("background clean-up failed")
+
+        future = self._executor.submit(run)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait for the clean-up submitted so far; never raises."""
+        with self._lock:
+            pending = list(self._pending)
+        wait_for(pending, timeout=timeout)
