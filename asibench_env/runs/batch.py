@@ -35,7 +35,7 @@ from asibench_env.runs.reports import summaries_from_results, write_batch_record
 from asibench_env.runs.results import write_result
 from asibench_env.runs.runner import EpisodeSpec, run_episode, spec_key
 from asibench_env.tasks.hashing import task_sha256
-from asibench_env.tasks.instances import GenerationStatus, InstanceCache
+from asibench_env.tasks.instances import GenerationStatus, InstanceCache, planned_params
 from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import TrajectoryLogger, load
 
@@ -160,6 +160,36 @@ class _Board:
             self.progress.update(self.bar, advance=1, status=f"{mean}  infra errors {errors}{kept}")
 
 
+class _Prefetch:
+    """Generates the instances of the next ``depth`` specs in the background, as workers take specs."""
+
+    def __init__(
+        self, specs: Sequence[EpisodeSpec], cache: InstanceCache, registry: TaskRegistry, mode: Any, depth: int
+    ):
+        self.specs, self.cache, self.registry, self.mode, self.depth = list(specs), cache, registry, mode, depth
+        self._lock = threading.Lock()
+        self._taken = 0
+        self._submitted = 0
+
+    def advance(self) -> None:
+        """A worker took the next spec: make sure the ``depth`` specs after it are being generated."""
+        with self._lock:
+            self._taken += 1
+            end = min(len(self.specs), self._taken + self.depth)
+            upcoming = self.specs[max(self._submitted, self._taken) : end]
+            self._submitted = max(self._submitted, end)
+        for spec in upcoming:
+            if spec.instance_id or spec.seed is None:
+                continue
+            try:
+                task = self.registry.get(spec.task_id)
+                params = planned_params(self.registry, task, spec.seed, self.mode)
+                if params is not None:
+                    self.cache.prefetch(task, params)  # a failure surfaces at that episode's reset
+            except Exception:  # noqa: BLE001 - prefetching is an optimisation; the reset reports the problem
+                logger.debug("could not prefetch %s", spec, exc_info=True)
+
+
 def run_batch(
     specs: Sequence[EpisodeSpec],
     make_agent: Callable[[], Agent | AsyncAgent],
@@ -175,10 +205,13 @@ def run_batch(
     show_progress: bool = True,
     on_result: Callable[[EpisodeResult], None] | None = None,
     baseline: BaselineProvenance | None = None,
+    prefetch: int | None = None,
 ) -> BatchOutcome:
     """Run every spec (skipping finished ones with ``resume``) and write results, records and trajectories.
 
     ``baseline`` records the baseline file the run was started from in ``run_metadata.json``.
+    ``prefetch`` (default: ``concurrency``) is how many specs ahead of the workers have their instances
+    generated in the background (by the process's bounded prefetch pool); 0 turns it off.
     """
     out_dir = Path(out_dir)
     preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
@@ -207,11 +240,13 @@ def run_batch(
             board.generating(status)
 
     env_options = dict(env_kwargs or {})
-    if "instance_cache" not in env_options:  # show long instance generations as a live status line
+    if env_options.get("instance_cache") is None:  # show long instance generations as a live status line
         env_options["instance_cache"] = InstanceCache(progress=show_generation)
     work: queue.Queue[EpisodeSpec] = queue.Queue()
     for spec in todo:
         work.put(spec)
+    depth = max(1, concurrency) if prefetch is None else max(0, int(prefetch))
+    ahead = _Prefetch(todo, env_options["instance_cache"], registry, env_options.get("param_mode", "default"), depth)
 
     def worker(board: _Board) -> None:
         envs: dict[tuple[str, str], TrajectoryLogger] = {}
@@ -221,6 +256,8 @@ def run_batch(
                     spec = work.get_nowait()
                 except queue.Empty:
                     return
+                if depth:
+                    ahead.advance()
                 key = (spec.task_id, spec.level)
                 if key not in envs:
                     base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **env_options)
