@@ -213,9 +213,10 @@ class AsiBenchEnv(gym.Env[str, str]):
         observation = f"{prompt.rstrip()}\n\n# Workspace\n{listing}\n"
         self._transcript = [f"=== {self.task.id} [{self._episode_level}] {self._instance.instance_id}", observation]
         self._reset_time_s = time.perf_counter() - started
+        info = self._reset_info()
         if self.prefetch_ahead and seed is not None and not options.get("instance_id"):
             self.prefetch(range(int(seed) + 1, int(seed) + 1 + self.prefetch_ahead), options)
-        return observation, self._reset_info()
+        return observation, info
 
     def prefetch(self, seeds: Iterable[int], options: dict[str, Any] | None = None) -> list[Future[Any]]:
         """Generate the instances of ``seeds`` in the background, ahead of the resets that will use them.

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_BACKOFF_S = 30.0
+REFILL_DELAY_S = 0.05
+"""A refill starts this long after a take, so that it does not compete with the reset that took one."""
 
 
 class WarmPool(Generic[T]):
@@ -48,8 +50,12 @@ class WarmPool(Generic[T]):
         failures = 0
         while True:
             with self._cond:
+                waited = False
                 while not self._closed and len(self._ready) >= self.size:
                     self._cond.wait()
+                    waited = True
+                if waited and not self._closed:
+                    self._cond.wait(timeout=REFILL_DELAY_S)
                 if self._closed:
                     return
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +34,8 @@ PROGRESS_INTERVAL_S = 1.0
 DEFAULT_GRACE_S = 60.0
 """An instance used in the last minute is never evicted (what protects callers of the lease-less ``get``)."""
 MAX_EVICTED_RETRIES = 5
+PREFETCH_NICENESS = 10
+"""Prefetch runs generators at this lower CPU priority, so they do not slow down running episodes."""
 
 logger = logging.getLogger(__name__)
 
@@ -240,7 +243,7 @@ class InstanceCache:
                 ) from error
         return self._acquire(task, params, target)
 
-    def _acquire(self, task: Task, params: dict[str, Any], target: Path) -> InstanceLease:
+    def _acquire(self, task: Task, params: dict[str, Any], target: Path, background: bool = False) -> InstanceLease:
         if not task.has_generator:
             raise InstanceGenerationError(
                 f"task {task.id} has no generator ({task.generator_path.name}); "
@@ -264,7 +267,7 @@ class InstanceCache:
             target.parent.mkdir(parents=True, exist_ok=True)
             with self.store.generation_lock(key):
                 if not (target / ".complete").is_file():  # nobody generated it meanwhile
-                    self._generate(task, params, target)
+                    self._generate(task, params, target, background)
                     self.store.record(target.parent, tree_bytes(target))
                     generated = True
         raise InstanceGenerationError(
@@ -290,7 +293,7 @@ class InstanceCache:
                 pass  # evicted meanwhile: generate it again
 
         def work() -> InstanceRef:
-            with self._acquire(task, params, target) as lease:
+            with self._acquire(task, params, target, background=True) as lease:
                 return lease.ref
 
         return self.prefetcher.submit(str(target), work)
@@ -308,7 +311,7 @@ class InstanceCache:
         used = dict(meta.params_used) or dict(params)
         return InstanceRef(instance_id=path.name, task_id=task.id, path=path, params=used)
 
-    def _generate(self, task: Task, params: dict[str, Any], target: Path) -> None:
+    def _generate(self, task: Task, params: dict[str, Any], target: Path, background: bool = False) -> None:
         timeout = (task.generation.timeout_seconds if task.generation else None) or DEFAULT_GENERATOR_TIMEOUT_S
         staging = Path(tempfile.mkdtemp(prefix=".gen-", dir=target.parent))
         out_dir = staging / target.name
@@ -321,7 +324,7 @@ class InstanceCache:
             json.dumps(params),
         ]
         try:
-            returncode, stderr = self._run_generator(task, params, command, timeout)
+            returncode, stderr = self._run_generator(task, params, command, timeout, background)
             if returncode != 0:
                 raise InstanceGenerationError(
                     f"generator of {task.id} failed with exit code {returncode} (params {params}).\n"
@@ -335,8 +338,13 @@ class InstanceCache:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _run_generator(self, task: Task, params: dict[str, Any], command: list[str], timeout: float) -> tuple[int, str]:
-        """Run the generator under its time limit, reporting progress; returns (exit code, stderr)."""
+    def _run_generator(
+        self, task: Task, params: dict[str, Any], command: list[str], timeout: float, background: bool = False
+    ) -> tuple[int, str]:
+        """Run the generator under its time limit, reporting progress; returns (exit code, stderr).
+
+        A ``background`` (prefetch) generator runs at a lower CPU priority (:data:`PREFETCH_NICENESS`).
+        """
         started = time.monotonic()
 
         def report(done: bool = False) -> None:
@@ -358,6 +366,9 @@ class InstanceCache:
             errors="replace",
             stdin=subprocess.DEVNULL,
         )
+        if background:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, proc.pid, PREFETCH_NICENESS)
         report()
         while True:
             left = timeout - (time.monotonic() - started)
