@@ -153,3 +153,14 @@ def test_shutdown_discards_the_pooled_sandboxes(seed_dir: Path):
     with LocalSandbox(seed_dir, warm_pool=1) as again:
         assert again.exec("cat prompt.md").output == "do the task"
     LocalSandbox.shutdown()
+
+
+def test_cli_warm_pool_option_applies_to_the_local_sandbox():
+    import typer
+
+    from asibench_env.cli.run_setup import sandbox_options
+
+    assert sandbox_options("local", None, 2) == {"warm_pool": 2}
+    assert sandbox_options("local", None, 0) == {}
+    with pytest.raises(typer.BadParameter, match="--image applies to --sandbox docker"):
+        sandbox_options("local", "some/image:1", 0)
