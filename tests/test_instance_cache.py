@@ -330,3 +330,14 @@ def test_batch_runner_prefetches_ahead_of_its_workers(tmp_path: Path, fake_task:
     assert len(outcome.results) == 4
     assert sorted(_calls(fake_task)) == [0, 1, 2, 3]  # each generated once
     assert any(name.startswith("asibench-prefetch") for name in threads)
+
+
+def test_a_reset_does_not_wait_behind_queued_prefetches(tmp_path: Path, fake_task: Task):
+    cache = InstanceCache(tmp_path / "cache", python_for=_host_python, max_bytes=None, prefetcher=Prefetcher(1))
+    busy = cache.prefetch(fake_task, {**sample_params(fake_task, 20), "delay": 1.0})  # 4 s on the only worker
+    queued = cache.prefetch(fake_task, sample_params(fake_task, 21))
+    ref, cached = cache.get(fake_task, sample_params(fake_task, 21))  # generated now, not after seed 20
+    assert not cached and ref.instance_id.endswith("seed21")
+    assert queued.cancelled()
+    busy.result()
+    assert sorted(_calls(fake_task)) == [20, 21]

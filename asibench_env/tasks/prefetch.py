@@ -89,10 +89,14 @@ class Prefetcher:
             return len(self._inflight)
 
     def claim(self, key: str) -> BaseException | None:
-        """Wait for ``key``'s prefetch if one is in flight; return (and forget) its error, if it failed."""
+        """Wait for ``key``'s prefetch if one is running; return (and forget) its error, if it failed.
+
+        A prefetch still queued is cancelled instead (the caller generates the instance itself rather
+        than wait behind other prefetches).
+        """
         with self._lock:
             future = self._inflight.get(key) or self._failed.get(key)
-        if future is None:
+        if future is None or future.cancel():  # still queued behind others: the caller generates it now
             return None
         try:
             future.result()
