@@ -95,6 +95,6 @@ def test_cli_image_commands(docker_client, tmp_path: Path):
     swept = subprocess.run([*CLI, "sandbox", "sweep"], capture_output=True, text=True, env=env, timeout=120)
     assert swept.returncode == 0 and "removed" in swept.stdout
     wrong = subprocess.run(
-        [*CLI, "run", "--warm-pool", "2", "--out", str(tmp_path / "x")], capture_output=True, text=True, env=env
+        [*CLI, "run", "--image", "some/image:1", "--out", str(tmp_path / "x")], capture_output=True, text=True, env=env
     )
     assert wrong.returncode == 2 and "--sandbox docker" in wrong.stderr

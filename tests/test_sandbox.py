@@ -64,15 +64,18 @@ def test_backends_are_registered_with_their_options():
 
 def test_an_unknown_option_names_itself_and_the_valid_ones(seed_dir: Path):
     with pytest.raises(
-        SandboxOptionsError, match=r"unknown option 'warm_pool' for the local sandbox; valid options: env, isolation"
+        SandboxOptionsError,
+        match=r"unknown option 'image' for the local sandbox; valid options: env, isolation, warm_pool",
     ):
-        open_sandbox("local", seed_dir, warm_pool=1)
+        open_sandbox("local", seed_dir, image="x")
     with pytest.raises(SandboxOptionsError, match=r"warm_pol.*valid options: cpus, env, image, tmp_bytes, warm_pool"):
         open_sandbox("docker", seed_dir, warm_pol=1)  # refused before any engine is contacted
     with pytest.raises(SandboxOptionsError, match=r"isolation: Input should be 'auto', 'namespaces' or 'none'"):
         open_sandbox("local", seed_dir, isolation="chroot")
     with pytest.raises(SandboxOptionsError, match=r"warm_pool: Input should be greater than or equal to 0"):
         open_sandbox("docker", seed_dir, warm_pool=-1)
+    with pytest.raises(SandboxOptionsError, match=r"warm_pool: Input should be greater than or equal to 0"):
+        open_sandbox("local", seed_dir, warm_pool=-1)
     with pytest.raises(SandboxOptionsError, match="takes LocalSandboxOptions options, not DockerSandboxOptions"):
         open_sandbox("local", seed_dir, options=DockerSandboxOptions())
     assert issubclass(SandboxOptionsError, ValueError) and not issubclass(SandboxOptionsError, InfraError)

@@ -79,7 +79,9 @@ def run(
     image: Annotated[
         str | None, typer.Option(help="Docker sandbox image (default: the built one for the built-in tasks).")
     ] = None,
-    warm_pool: Annotated[int, typer.Option(help="Docker sandbox: containers kept started ahead of resets.", min=0)] = 0,
+    warm_pool: Annotated[
+        int, typer.Option(help="Sandboxes (local or Docker) kept started ahead of resets.", min=0)
+    ] = 0,
     max_steps: Annotated[int | None, _opt("Step budget per episode. (default 100)")] = None,
     max_wall_time: Annotated[float | None, _opt("Wall-time budget per episode, in seconds. (default 3600)")] = None,
     param_mode: Annotated[str, typer.Option(help="'default' parameters or 'random' draws per seed.")] = "default",

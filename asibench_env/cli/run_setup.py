@@ -165,9 +165,9 @@ def build_agent(
 def sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[str, object]:
     """The sandbox backend's options. Raises :class:`typer.BadParameter` for docker-only options on local."""
     if sandbox != "docker":
-        if image or warm_pool:
-            raise typer.BadParameter("--image and --warm-pool apply to --sandbox docker", param_hint="--sandbox")
-        return {}
+        if image:
+            raise typer.BadParameter("--image applies to --sandbox docker", param_hint="--sandbox")
+        return {"warm_pool": warm_pool} if warm_pool else {}
     options: dict[str, object] = {"warm_pool": warm_pool}
     if image:
         options["image"] = image

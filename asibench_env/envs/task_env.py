@@ -8,7 +8,8 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,12 @@ from asibench_env.envs.spaces import FreeText
 from asibench_env.envs.tools import Tool, ToolContext, ToolFormat, ToolRegistry, as_registry, run_tool
 from asibench_env.envs.tools._format import format_listing
 from asibench_env.envs.tools.specs import render_specs
-from asibench_env.envs.workspace import build_seed_dir
+from asibench_env.envs.workspace import build_seed_dir, make_seed_dir
 from asibench_env.rewards import JudgeSettings, needs_judge, score_outputs
 from asibench_env.sandbox.base import Sandbox, SandboxError, SandboxLimits
 from asibench_env.sandbox.factory import open_sandbox
 from asibench_env.tasks.hashing import file_sha256
-from asibench_env.tasks.instances import InstanceCache, ParamMode, sample_params
+from asibench_env.tasks.instances import InstanceCache, InstanceLease, ParamMode, planned_params
 from asibench_env.tasks.loading import Task
 from asibench_env.tasks.models import normalize_level
 from asibench_env.tasks.registry import InstanceRef, TaskRegistry, builtin_registry
@@ -50,6 +51,15 @@ class AsiBenchEnv(gym.Env[str, str]):
     ``judge`` (a :class:`~asibench_env.rewards.JudgeSettings`) serves the task's model-judge scorers
     through the official ones; without it they score 0 with a message. An unreachable judge makes the
     episode an ``infra_error``.
+
+    ``prefetch=K`` (RL training on consecutive seeds): after ``reset(seed=s)`` on a generated task, the
+    instances of seeds ``s+1 .. s+K`` (same ``params``/``param_mode`` options) are generated in the
+    background by the process's bounded prefetch pool, so the next resets find them cached; a reset
+    on a seed still in flight waits for it instead of generating it twice, and a failed prefetch
+    raises its :class:`~asibench_env.tasks.instances.InstanceGenerationError` at that reset. Resets
+    with no seed (random seeds) and downloaded instances prefetch nothing. :meth:`prefetch` does the
+    same for any seeds. The instance is held under a lease of the cache (never evicted) from reset
+    until the episode is scored.
 
     Raises ``ValueError`` for a missing ``task_id``, a bad ``render_mode`` or duplicate tool names, and
     ``TypeError`` when ``tools`` holds something that is not a :class:`~asibench_env.envs.tools.Tool`.
@@ -77,6 +87,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         instance_cache: InstanceCache | None = None,
         render_mode: str | None = None,
         judge: JudgeSettings | None = None,
+        prefetch: int = 0,
     ):
         if task_id is None:
             raise ValueError("task_id is required, e.g. gymnasium.make('asibench/Task-v0', task_id='physics.x')")
@@ -95,6 +106,10 @@ class AsiBenchEnv(gym.Env[str, str]):
         self.scoring_timeout_s = scoring_timeout_s
         self.judge = judge
         self.instance_cache = instance_cache or InstanceCache()
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be 0 (off) or a number of seeds to generate ahead, got {prefetch}")
+        self.prefetch_ahead = int(prefetch)
+        self._lease: InstanceLease | None = None
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
@@ -178,7 +193,7 @@ class AsiBenchEnv(gym.Env[str, str]):
         # A downloaded instance named by id is not picked by a seed: the episode has none unless given.
         self._seed = None if options.get("instance_id") and seed is None else instance_seed
 
-        seed_dir = Path(tempfile.mkdtemp(prefix="asibench-seed-"))
+        seed_dir = make_seed_dir(self._instance)
         try:
             prompt = build_seed_dir(self.task, self._instance, self._episode_level, seed_dir, int(self.max_wall_time_s))
             self._sandbox = open_sandbox(
@@ -199,7 +214,36 @@ class AsiBenchEnv(gym.Env[str, str]):
         observation = f"{prompt.rstrip()}\n\n# Workspace\n{listing}\n"
         self._transcript = [f"=== {self.task.id} [{self._episode_level}] {self._instance.instance_id}", observation]
         self._reset_time_s = time.perf_counter() - started
-        return observation, self._reset_info()
+        info = self._reset_info()
+        if self.prefetch_ahead and seed is not None and not options.get("instance_id"):
+            self.prefetch(range(int(seed) + 1, int(seed) + 1 + self.prefetch_ahead), options)
+        return observation, info
+
+    def prefetch(self, seeds: Iterable[int], options: dict[str, Any] | None = None) -> list[Future[Any]]:
+        """Generate the instances of ``seeds`` in the background, ahead of the resets that will use them.
+
+        Args:
+            seeds: the seeds of upcoming resets.
+            options: the reset options those resets will use (``params``, ``param_mode``).
+
+        Returns:
+            One future per seed that needs a generated instance (its result is the
+            :class:`~asibench_env.tasks.registry.InstanceRef`); none for a task whose resets take
+            downloaded instances. Waiting on them is optional: the reset waits by itself.
+        """
+        options = dict(options or {})
+        futures = []
+        for seed in seeds:
+            params = planned_params(
+                self.registry,
+                self.task,
+                int(seed),
+                options.get("param_mode", self.param_mode),
+                options.get("params"),
+            )
+            if params is not None:
+                futures.append(self.instance_cache.prefetch(self.task, params))
+        return futures
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Run one tool call.
@@ -277,11 +321,13 @@ class AsiBenchEnv(gym.Env[str, str]):
             if ref.task_id != self.task.id:
                 raise ValueError(f"instance {ref.instance_id} is of task {ref.task_id}, not of {self.task.id}")
             return ref, True
+        params = planned_params(
+            self.registry, self.task, seed, options.get("param_mode", self.param_mode), options.get("params")
+        )
+        if params is not None:
+            self._lease = self.instance_cache.acquire(self.task, params)  # held until the episode is scored
+            return self._lease.ref, self._lease.cached
         downloaded = self.registry.instances(self.task.id)
-        if self.task.has_generator and (options.get("params") is not None or not downloaded):
-            params = sample_params(self.task, seed, options.get("param_mode", self.param_mode))
-            params.update(dict(options.get("params") or {}))
-            return self.instance_cache.get(self.task, params)
         if downloaded:
             return downloaded[seed % len(downloaded)], True
         raise ValueError(
@@ -451,6 +497,9 @@ class AsiBenchEnv(gym.Env[str, str]):
         sandbox, self._sandbox = getattr(self, "_sandbox", None), None
         if sandbox is not None:
             sandbox.close()
+        lease, self._lease = getattr(self, "_lease", None), None
+        if lease is not None:  # the episode is scored or abandoned: the cache may evict the instance
+            lease.release()
 
 
 def _as_list(value: str | Path | Sequence[str | Path] | None) -> list[str | Path]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from asibench_env.sandbox.base import AGENT_MEMORY_FILES
@@ -12,6 +14,9 @@ from asibench_env.tasks.loading import Task
 from asibench_env.tasks.registry import InstanceRef
 
 TASK_INFO_SCHEMA_VERSION = 3
+SHM_DIR = Path("/dev/shm")
+SEED_IN_MEMORY_MAX_BYTES = 64 * 1024**2
+"""A starting workspace up to this size is staged in memory (/dev/shm) rather than on disk."""
 
 
 def anonymous_task_id(task_id: str) -> str:
@@ -62,3 +67,22 @@ def build_seed_dir(task: Task, instance: InstanceRef, level: str, dest: Path, ti
         elif target.exists() or target.is_symlink():
             target.unlink()
     return prompt
+
+
+def make_seed_dir(instance: InstanceRef) -> Path:
+    """A new empty folder to build an episode's starting files in (the caller removes it).
+
+    It is on ``/dev/shm`` (memory) when that is writable and the instance's data is at most
+    :data:`SEED_IN_MEMORY_MAX_BYTES`: the files only pass through it on their way into the sandbox,
+    and a busy disk makes creating and removing them cost milliseconds per file. Else the system's
+    temporary folder.
+    """
+    parent: Path | None = None
+    if SHM_DIR.is_dir() and os.access(SHM_DIR, os.W_OK | os.X_OK):
+        size = 0
+        for folder, _dirs, files in os.walk(instance.path / "data"):
+            size += sum(os.lstat(os.path.join(folder, name)).st_size for name in files)
+            if size > SEED_IN_MEMORY_MAX_BYTES:
+                break
+        parent = SHM_DIR if size <= SEED_IN_MEMORY_MAX_BYTES else None
+    return Path(tempfile.mkdtemp(prefix="asibench-seed-", dir=parent))

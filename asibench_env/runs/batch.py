@@ -34,7 +34,7 @@ from asibench_env.runs.metadata import (
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
 from asibench_env.runs.runner import EpisodeSpec, spec_key
 from asibench_env.tasks.hashing import task_sha256
-from asibench_env.tasks.instances import GenerationStatus
+from asibench_env.tasks.instances import GenerationStatus, InstanceCache, planned_params
 from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import load
 
@@ -185,6 +185,36 @@ class _Board:
             self.progress.update(self.bar, advance=1, status=f"{mean}  infra errors {errors}{kept}")
 
 
+class _Prefetch:
+    """Generates the instances of the next ``depth`` specs in the background, as workers take specs."""
+
+    def __init__(
+        self, specs: Sequence[EpisodeSpec], cache: InstanceCache, registry: TaskRegistry, mode: Any, depth: int
+    ):
+        self.specs, self.cache, self.registry, self.mode, self.depth = list(specs), cache, registry, mode, depth
+        self._lock = threading.Lock()
+        self._taken = 0
+        self._submitted = 0
+
+    def advance(self) -> None:
+        """A worker took the next spec: make sure the ``depth`` specs after it are being generated."""
+        with self._lock:
+            self._taken += 1
+            end = min(len(self.specs), self._taken + self.depth)
+            upcoming = self.specs[max(self._submitted, self._taken) : end]
+            self._submitted = max(self._submitted, end)
+        for spec in upcoming:
+            if spec.instance_id or spec.seed is None:
+                continue
+            try:
+                task = self.registry.get(spec.task_id)
+                params = planned_params(self.registry, task, spec.seed, self.mode)
+                if params is not None:
+                    self.cache.prefetch(task, params)  # a failure surfaces at that episode's reset
+            except Exception:  # noqa: BLE001 - prefetching is an optimisation; the reset reports the problem
+                logger.debug("could not prefetch %s", spec, exc_info=True)
+
+
 def run_batch(
     specs: Sequence[EpisodeSpec],
     make_agent: Callable[[], Agent | AsyncAgent],
@@ -201,12 +231,15 @@ def run_batch(
     on_result: Callable[[EpisodeResult], None] | None = None,
     baseline: BaselineProvenance | None = None,
     executor: Executor | None = None,
+    prefetch: int | None = None,
 ) -> BatchOutcome:
     """Run every spec (skipping finished ones with ``resume``) and write results, records and trajectories.
 
     ``baseline`` records the baseline file the run was started from in ``run_metadata.json``.
     ``executor`` says where the episodes run (default: ``concurrency`` threads here, a
     :class:`~asibench_env.runs.executors.ThreadExecutor`); whatever it is, this process writes every file.
+    ``prefetch`` (default: ``concurrency``) is how many specs ahead of the workers have their instances
+    generated in the background (by the process's bounded prefetch pool); 0 turns it off.
     """
     out_dir = Path(out_dir)
     preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
@@ -226,12 +259,20 @@ def run_batch(
         agent_config=agent_config,
     )
     executor = executor or ThreadExecutor(max(1, concurrency))
+    ahead: _Prefetch | None = None
+    if isinstance(executor, ThreadExecutor):  # other executors' nodes generate into their own caches
+        cache = job.env_kwargs.get("instance_cache") or InstanceCache(progress=show_generation)
+        job.env_kwargs["instance_cache"] = cache
     try:
         executor.start(job, on_generation=show_generation)  # before any file: a cluster it cannot reach leaves none
         done = finished_specs(out_dir) if resume else set()
         if resume:
             drop_unfinished_trajectories(out_dir, done)
         todo = [s for s in specs if s.key not in done]
+        depth = max(1, concurrency) if prefetch is None else max(0, int(prefetch))
+        if isinstance(executor, ThreadExecutor) and depth:
+            mode = job.env_kwargs.get("param_mode", "default")
+            ahead = _Prefetch(todo, job.env_kwargs["instance_cache"], registry, mode, depth)
         requested = (env_kwargs or {}).get("sandbox", "local")
         judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
         judge_public = judge.public() if judge is not None else None
@@ -249,7 +290,9 @@ def run_batch(
             board = _Board(progress, len(todo))
             boards.append(board)
             board.outcome.skipped = len(specs) - len(todo)
-            drive(executor, todo, board, RecordWriter(out_dir, run_id, agent_config, on_result), max_retries)
+            writer = RecordWriter(out_dir, run_id, agent_config, on_result)
+            on_submit = ahead.advance if ahead is not None else None
+            drive(executor, todo, board, writer, max_retries, on_submit=on_submit)
     finally:
         executor.close()
     outcome = board.outcome

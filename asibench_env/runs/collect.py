@@ -106,12 +106,14 @@ def drive(
     board: Board,
     writer: RecordWriter,
     max_retries: int,
+    on_submit: Callable[[], None] | None = None,
 ) -> None:
     """Run ``todo`` on a started executor, at most ``executor.max_in_flight`` at a time, until all are written.
 
     An ``infra_error`` attempt is retried up to ``max_retries`` times (its trajectory rows are kept, as
     they always were). Ctrl-C stops submitting and waits for the episodes in flight; a second Ctrl-C
-    abandons them (:meth:`Executor.cancel`) and propagates.
+    abandons them (:meth:`Executor.cancel`) and propagates. ``on_submit`` is called as each episode is first
+    submitted (the batch runner prefetches the instances of the episodes after it).
     """
     pending = deque(todo)
 
@@ -132,6 +134,8 @@ def drive(
     def fill() -> None:
         while pending and executor.in_flight() < executor.max_in_flight and not board.stop.is_set():
             executor.submit(pending.popleft(), 1)
+            if on_submit is not None:
+                on_submit()
 
     failures: list[BaseException] = []
 

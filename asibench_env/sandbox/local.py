@@ -25,6 +25,7 @@ import tempfile
 import time
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -56,6 +57,7 @@ from asibench_env.sandbox.protocol import (
     reply_cap,
     shell_roundtrip,
 )
+from asibench_env.sandbox.warm import BackgroundWork, WarmPools
 from asibench_env.tasks.runtime import base_python, ensure_runtime
 
 logger = logging.getLogger(__name__)
@@ -96,10 +98,13 @@ class LocalSandboxOptions(SandboxOptions):
     warning), or ``auto`` (namespaces where available)."""
     env: dict[str, str] = Field(default_factory=dict)
     """Extra environment variables for the agent's processes."""
+    warm_pool: int = Field(default=0, ge=0)
+    """How many started sandboxes (shell and interpreter up) to keep ready for the next sandboxes of these
+    options (0: none); taken once, never reused across episodes."""
 
 
 class LocalSandbox(Sandbox):
-    """A sandbox on this machine (see the module docstring). The backend has no shared resources."""
+    """A sandbox on this machine (see the module docstring); its shared resources are the warm pools."""
 
     options_model = LocalSandboxOptions
 
@@ -114,43 +119,38 @@ class LocalSandbox(Sandbox):
     ):
         """Start a sandbox seeded with ``seed_dir``; options as a model or keywords (see :class:`LocalSandboxOptions`).
 
+        With ``warm_pool=N`` the sandbox is taken from the process's pool of started ones (shell and
+        interpreter up, empty workspace) when one is ready, and the pool starts the next in the
+        background; the seed files are then copied in exactly as for a fresh sandbox.
+
         Raises:
             SandboxOptionsError: an unknown or invalid option.
             SandboxError: the sandbox could not start, or namespaces were requested but are unavailable.
         """
         opts = resolve_options(LocalSandboxOptions, options, option_values, backend="local")
-        isolation, env = opts.isolation, opts.env
-        self.options = opts
-        self.limits = limits or SandboxLimits()
-        self._closed = False
-        self._runtime = ensure_runtime(runtime_packages)
+        limits = limits or SandboxLimits()
+        runtime = ensure_runtime(runtime_packages)
         available, reason = namespaces_available()
-        if isolation == "namespaces" and not available:
+        if opts.isolation == "namespaces" and not available:
             raise SandboxError(f"namespace isolation was requested but is not available here: {reason}")
-        self._use_ns = available and isolation != "none"
-        if not self._use_ns:
+        use_ns = available and opts.isolation != "none"
+        if not use_ns:
             logger.warning(
                 "LocalSandbox runs WITHOUT isolation (%s): the agent's code can read host files, including "
                 "ground truth; use isolation='namespaces' or the docker sandbox for untrusted agents",
-                reason if isolation != "none" else "isolation='none' was requested",
+                reason if opts.isolation != "none" else "isolation='none' was requested",
             )
-        self._root_host = os.geteuid() == 0
-        self._uid = _sandbox_uid() if (self._use_ns and self._root_host) else None
-        self._base = Path(tempfile.mkdtemp(prefix="asibench-sbx-"))
-        self.workspace = self._base / "workspace"
-        self._newroot = self._base / "root"
-        self._ctl = self._base / "ctl"
-        self._token = secrets.token_hex(8)
-        self._extra_env = dict(env or {})
-        self._shell: subprocess.Popen | None = None
-        self._pid1: int | None = None
-        self._pidns: str | None = None
-        self._kernel: subprocess.Popen | None = None
-        self._kernel_lost = False
-        self._finalizer = weakref.finalize(self, _cleanup, self._base, [])
+        spec = _BootSpec(runtime, limits, use_ns, tuple(sorted((opts.env or {}).items())))
+        warm = _POOLS.take(spec, opts.warm_pool, lambda: LocalSandbox._started(spec)) if opts.warm_pool else None
+        if warm is not None:
+            self._adopt(warm)
+        else:
+            self._setup(spec)
+        self.options = opts
         try:
-            self._prepare(seed_dir)
-            self._start_shell()
+            if warm is None:
+                self._boot()
+            self._seed(seed_dir)
         except BaseException:
             self.close()
             raise
@@ -162,30 +162,118 @@ class LocalSandbox(Sandbox):
                 "namespaces": "mount,pid,net,ipc,uts" + ("" if self._root_host else ",user"),
                 "uid": str(self._uid if self._uid is not None else os.geteuid()),
                 "runtime": str(self._runtime),
+                "warm_pool": str(opts.warm_pool),
             }
             if self._use_ns
-            else {"reason": reason if isolation != "none" else "requested"},
+            else {"reason": reason if opts.isolation != "none" else "requested", "warm_pool": str(opts.warm_pool)},
         )
 
+    # ------------------------------------------------------------------ backend lifecycle
+    @classmethod
+    def start(cls) -> None:
+        """Check once whether namespaces are available (warm pools start with their first sandbox)."""
+        namespaces_available()
+
+    @classmethod
+    def shutdown(cls, wait: bool = True) -> None:
+        """Discard every warm-pooled sandbox of this process (open sandboxes stay usable).
+
+        Args:
+            wait: also wait until closed pooled sandboxes' folders are removed.
+        """
+        _POOLS.shutdown()
+        if wait:
+            _RELEASES.wait()
+
     # ------------------------------------------------------------------ set-up
-    def _prepare(self, seed_dir: Path) -> None:
-        shutil.copytree(seed_dir, self.workspace, symlinks=True)
-        for name in AGENT_MEMORY_FILES:
-            target = self.workspace / name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
+    def _setup(self, spec: _BootSpec) -> None:
+        """The sandbox's state before anything is started."""
+        self.limits = spec.limits
+        self._closed = False
+        self._runtime = spec.runtime
+        self._use_ns = spec.use_ns
+        self._root_host = os.geteuid() == 0
+        self._uid = _sandbox_uid() if (self._use_ns and self._root_host) else None
+        self._base = Path(tempfile.mkdtemp(prefix="asibench-sbx-"))
+        self.workspace = self._base / "workspace"
+        self._newroot = self._base / "root"
+        self._ctl = self._base / "ctl"
+        self._token = secrets.token_hex(8)
+        self._extra_env = dict(spec.env)
+        self._shell: subprocess.Popen | None = None
+        self._pid1: int | None = None
+        self._pidns: str | None = None
+        self._kernel: subprocess.Popen | None = None
+        self._kernel_lost = False
+        self._warm_kernel: _WarmKernel | None = None
+        self._finalizer = weakref.finalize(self, _cleanup, self._base, [])
+
+    def _boot(self) -> None:
+        """Start the sandbox with an empty workspace: folders, root, namespaces and shell."""
+        self._prepare()
+        self._start_shell()
+
+    @classmethod
+    def _started(cls, spec: _BootSpec) -> LocalSandbox:
+        """A started sandbox for a warm pool: empty workspace, shell and interpreter up (not yet usable)."""
+        box = cls.__new__(cls)
+        box._setup(spec)
+        try:
+            box._boot()
+            box._kernel = box._start_kernel()
+            assert box._kernel.stdin is not None and box._kernel.stdout is not None
+            box._kernel.stdin.write(b'{"code": "None"}\n')  # wait until the interpreter answers
+            box._kernel.stdin.flush()
+            line, timed_out = read_reply_line(box._kernel.stdout.fileno(), 30.0, reply_cap(box.limits.output_bytes))
+            if timed_out or b'"ok": true' not in line:
+                raise SandboxError(f"the pooled sandbox's interpreter did not start: {line[-500:]!r}")
+            box._warm_kernel = _WarmKernel(box._kernel)
+        except BaseException:
+            box.close()
+            raise
+        return box
+
+    def _adopt(self, warm: LocalSandbox) -> None:
+        """Take over a pooled sandbox's processes and folders (the pooled object is left closed and empty)."""
+        warm._finalizer.detach()
+        state = dict(warm.__dict__)
+        warm.__dict__.update(_closed=True, _shell=None, _kernel=None)
+        self.__dict__.update(state)
+        processes = [p for p in (self._shell, self._kernel) if p is not None]
+        self._finalizer = weakref.finalize(self, _cleanup, self._base, processes)
+
+    def _alive(self) -> bool:
+        return (
+            not self._closed
+            and self._shell is not None
+            and self._shell.poll() is None
+            and (self._kernel is None or self._kernel.poll() is None)
+        )
+
+    def _prepare(self) -> None:
+        self.workspace.mkdir()
         self._ctl.mkdir()
         self._newroot.mkdir()
         shutil.copy(ASSETS / "shell_server.sh", self._ctl / "shell_server.sh")
         shutil.copy(ASSETS / "kernel.py", self._ctl / "kernel.py")
         (self._ctl / "setup.sh").write_text(self._setup_script())
         if self._uid is not None:
+            os.chown(self.workspace, self._uid, self._uid)
+            os.chmod(self._base, 0o711)
+
+    def _seed(self, seed_dir: Path) -> None:
+        """Copy the starting files into the (running) sandbox's workspace, owned by the agent."""
+        shutil.copytree(seed_dir, self.workspace, symlinks=True, dirs_exist_ok=True)
+        for name in AGENT_MEMORY_FILES:
+            target = self.workspace / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+        if self._uid is not None:
             for root, dirs, files in os.walk(self.workspace):
                 for name in [*dirs, *files, "."]:
                     os.chown(os.path.join(root, name), self._uid, self._uid, follow_symlinks=False)
-            os.chmod(self._base, 0o711)
 
     def _env(self) -> dict[str, str]:
         home = WORKSPACE_IN_SANDBOX if self._use_ns else str(self.workspace)
@@ -311,7 +399,12 @@ class LocalSandbox(Sandbox):
     def processes(self) -> list[ProcessInfo]:
         """Every process the agent started (host pids; the init shell excluded); see :meth:`Sandbox.processes`."""
         self._check_open()
-        return [describe_process(pid) for pid in self._pids() if not is_zombie(pid)]
+        idle = self._warm_kernel is not None and self._warm_kernel.idle(self._kernel)
+        return [
+            describe_process(pid)
+            for pid in self._pids()
+            if not is_zombie(pid) and not (idle and self._is_kernel(pid))  # a pooled, unused interpreter
+        ]
 
     def _pids(self) -> list[int]:
         """Host pids of every process in the sandbox except its init shell."""
@@ -509,9 +602,24 @@ class LocalSandbox(Sandbox):
             raise SandboxError("the sandbox is closed")
 
     def close(self) -> None:
+        """Stop every process and remove the sandbox's folders; see :meth:`Sandbox.close`.
+
+        A sandbox of a warm pool (``warm_pool`` > 0, with namespaces) is killed at once and its
+        folders are removed in the background, like a Docker sandbox's container;
+        :meth:`shutdown` waits for those removals.
+        """
         if self._closed:
             return
         self._closed = True
+        if self._use_ns and getattr(self, "options", None) is not None and self.options.warm_pool:
+            processes = [p for p in (self._kernel, self._shell) if p is not None]
+            self._kernel = self._shell = None
+            for process in processes:  # the whole namespace dies with its init (and the kernel's group)
+                with contextlib.suppress(OSError):
+                    os.killpg(process.pid, signal.SIGKILL)
+            self._finalizer.detach()
+            _RELEASES.submit(_cleanup, self._base, processes)
+            return
         self._stop_kernel()
         if self._shell is not None:
             _kill_tree(self._shell)
@@ -524,6 +632,52 @@ class LocalSandbox(Sandbox):
     def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
+
+
+@dataclass(frozen=True)
+class _BootSpec:
+    """What makes two started sandboxes interchangeable (the key of a warm pool)."""
+
+    runtime: Path
+    limits: SandboxLimits
+    use_ns: bool
+    env: tuple[tuple[str, str], ...]
+
+
+class _WarmKernel:
+    """Tells whether the agent has used a pooled interpreter yet (its first request flips it)."""
+
+    def __init__(self, kernel: subprocess.Popen):
+        self.kernel = kernel
+        self.used = False
+        stdin: Any = kernel.stdin
+        warm = self
+
+        class _Stdin:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(stdin, name)
+
+            def write(self, data: bytes) -> int:
+                warm.used = True
+                return stdin.write(data)
+
+        kernel.stdin = _Stdin()  # type: ignore[assignment]
+
+    def idle(self, current: subprocess.Popen | None) -> bool:
+        """Whether ``current`` is this pooled interpreter and the agent never sent it a cell."""
+        return current is self.kernel and not self.used
+
+
+def _alive(box: LocalSandbox) -> bool:
+    return box._alive()
+
+
+def _discard(box: LocalSandbox) -> None:
+    box.close()
+
+
+_POOLS: WarmPools[LocalSandbox] = WarmPools(_alive, _discard, "asibench-local-pool")
+_RELEASES = BackgroundWork("asibench-local-release")
 
 
 def _quote(text: str) -> str:

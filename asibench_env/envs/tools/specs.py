@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
@@ -17,8 +19,13 @@ def argument_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The JSON schema of an argument model, simplified for every model API.
 
     Titles are dropped, an optional field (``X | None``) becomes a plain ``X`` without default, and
-    ``additionalProperties`` is false.
+    ``additionalProperties`` is false. Computed once per model (every reset announces the tools).
     """
+    return copy.deepcopy(_argument_schema(model))
+
+
+@cache
+def _argument_schema(model: type[BaseModel]) -> dict[str, Any]:
     schema = model.model_json_schema()
     schema.pop("title", None)
     for prop in schema.get("properties", {}).values():
