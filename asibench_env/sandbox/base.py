@@ -148,7 +148,7 @@ class Sandbox(abc.ABC):
     A constructor raises :class:`SandboxError` when the sandbox cannot start (and leaves nothing
     behind), and :class:`~asibench_env.sandbox.options.SandboxOptionsError` for an unknown or invalid
     option. Every method but :meth:`close` raises :class:`SandboxError` once the sandbox is closed or
-    lost. A sandbox is used by one thread at a time.
+    lost. A sandbox is used by one thread (or one asyncio task) at a time.
     """
 
     options_model: ClassVar[type[SandboxOptions]]
