@@ -105,6 +105,7 @@ def test_step_budget_ends_the_async_episode_like_the_sync_one(make_env):
     assert results[0][3] and results[0][4] == "max_steps"
 
 
+@pytest.mark.slow
 def test_many_episodes_in_flight_on_one_loop(make_env, backend: str):
     count = 32
     envs = [make_env(sandbox=backend) for _ in range(count)]
