@@ -17,7 +17,9 @@ Run: .venv/bin/python benchmarks/bench_capacity.py [--quick] [--backends local,d
    sandboxes (/proc/PID/smaps_rollup, from each sandbox's unshare process down); for Docker the
    containers' cgroup memory (memory.usage_in_bytes: processes, page cache and their tmpfs files) plus
    the PSS of their containerd shims, plus the growth of dockerd and containerd; plus, for both, the
-   growth of this process's RSS (the env objects).
+   growth of this process's RSS (the env objects). Reported beside it, not added: the kernel's growth
+   (slab, kernel stacks, page tables, shmem) and the drop of MemAvailable per episode (both machine-wide,
+   so other work on the machine shows in them).
 
 Prints a table per phase and, with ``--json``, writes every number. ``--quick`` runs it at a tiny scale
 (for the smoke test in tests/test_bench_capacity.py).
@@ -74,6 +76,11 @@ def mem_available() -> int:
 
 def mem_total() -> int:
     return _kib_field("/proc/meminfo", "MemTotal")
+
+
+def kernel_memory() -> int:
+    """The kernel's own memory (slab, kernel stacks, page tables) and shared memory (tmpfs), in bytes."""
+    return sum(_kib_field("/proc/meminfo", f) for f in ("Slab", "KernelStack", "PageTables", "Shmem"))
 
 
 def process_tree(pid: int) -> Iterator[int]:
@@ -296,6 +303,7 @@ class CapacityProbe:
             "steps_per_s": len(ms) / max(1e-9, time.monotonic() - started),
             "sandbox_bytes": sandboxes,
             "mem_available": mem_available(),
+            "load_average_1m": os.getloadavg()[0],
         }
 
 
@@ -303,7 +311,7 @@ async def capacity_phase(
     backend: str, corpus: dict[str, list[dict[str, Any]]], args: argparse.Namespace
 ) -> dict[str, Any]:
     probe = CapacityProbe(backend, corpus, args)
-    rss0, daemons0, available0 = rss_self(), daemons_pss(), mem_available()
+    rss0, daemons0, available0, kernel0 = rss_self(), daemons_pss(), mem_available(), kernel_memory()
     levels: list[dict[str, Any]] = []
 
     async def level(count: int) -> bool:
@@ -318,13 +326,15 @@ async def capacity_phase(
         )
         row["bytes_per_episode"] = per
         row["machine_available_drop_per_episode"] = (available0 - row["mem_available"]) / count
+        row["kernel_bytes_per_episode"] = (kernel_memory() - kernel0) / count
         row["within_bound"] = row["p99_ms"] < args.p99_ms
         levels.append(row)
         print(
             f"{backend:<6} N={count:>5}  steps={row['steps']:>6}  p50={row['p50_ms']:7.2f} ms  "
             f"p99={row['p99_ms']:7.2f} ms  max={row['max_ms']:7.1f} ms  {row['steps_per_s']:6.1f} steps/s  "
             f"mem/episode={per / 2**20:6.1f} MiB (MemAvailable drop "
-            f"{row['machine_available_drop_per_episode'] / 2**20:6.1f} MiB)  {'ok' if row['within_bound'] else 'OVER'}"
+            f"{row['machine_available_drop_per_episode'] / 2**20:6.1f} MiB)  load {row['load_average_1m']:4.1f}  "
+            f"{'ok' if row['within_bound'] else 'OVER'}"
         )
         return bool(row["within_bound"])
 

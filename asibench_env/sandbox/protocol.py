@@ -22,6 +22,17 @@ KILL_GRACE_S = 2.0
 TICK_S = 0.5
 
 
+def wait_fd(fd: int, timeout: float, *, write: bool = False) -> bool:
+    """Wait until ``fd`` is readable (or writable), or ``timeout`` seconds pass; True when it is ready.
+
+    Uses ``poll``, not ``select``: a process with hundreds of sandboxes has descriptors past
+    ``select``'s limit of 1024.
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT if write else select.POLLIN)
+    return bool(poller.poll(max(0.0, timeout) * 1000))
+
+
 class ShellGone(Exception):
     """The shell exited, or did not come back after its command was killed."""
 
@@ -115,7 +126,7 @@ def shell_roundtrip(
         if exchange.expired():
             kill_command()
             continue
-        ready, _, _ = select.select([read_fd], [], [], exchange.remaining())
+        ready = wait_fd(read_fd, exchange.remaining())
         tick()
         if not ready:
             continue
@@ -152,7 +163,7 @@ def read_reply_line(read_fd: int, timeout: float, cap: int, tick: Callable[[], N
         remaining = reply.remaining()
         if remaining <= 0:
             return reply.data, True
-        ready, _, _ = select.select([read_fd], [], [], min(remaining, TICK_S))
+        ready = wait_fd(read_fd, min(remaining, TICK_S))
         tick()
         if not ready:
             continue

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import select
 import socket
 import struct
 import tempfile
@@ -22,6 +21,7 @@ from typing import IO, Any
 
 from asibench_env.sandbox.aio import wait_readable, wait_writable
 from asibench_env.sandbox.base import SandboxError
+from asibench_env.sandbox.protocol import wait_fd
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class SupervisorChannel:
             if view:
                 if time.monotonic() > deadline:
                     raise ChannelTimeout("the sandbox container stopped reading its input")
-                select.select([], [self.sock], [], 1.0)
+                wait_fd(self.sock.fileno(), 1.0, write=True)
 
     # ------------------------------------------------------------------ receiving
     def _fill(self, deadline: float) -> None:
@@ -104,8 +104,7 @@ class SupervisorChannel:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ChannelTimeout("the sandbox supervisor did not answer in time")
-        ready, _, _ = select.select([self.sock], [], [], remaining)
-        if ready:
+        if wait_fd(self.sock.fileno(), remaining):
             self._recv()
 
     async def _fill_async(self, deadline: float) -> None:
