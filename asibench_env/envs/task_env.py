@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import shutil
@@ -10,17 +11,26 @@ import time
 import weakref
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+from pydantic import BaseModel
 
 from asibench_env.envs.action_scan import safe_repr
 from asibench_env.envs.actions import ActionParseError, ActionParser, ToolCall, make_parser
 from asibench_env.envs.episode import ArtifactRecord, EndReason, EpisodeResult
 from asibench_env.envs.spaces import FreeText
-from asibench_env.envs.tools import Tool, ToolContext, ToolFormat, ToolRegistry, as_registry, run_tool
+from asibench_env.envs.tools import (
+    Tool,
+    ToolContext,
+    ToolFormat,
+    ToolRegistry,
+    as_registry,
+    run_tool,
+    run_tool_async,
+)
 from asibench_env.envs.tools._format import format_listing
 from asibench_env.envs.tools.specs import render_specs
 from asibench_env.envs.workspace import build_seed_dir, make_seed_dir
@@ -265,34 +275,46 @@ class AsiBenchEnv(gym.Env[str, str]):
         Raises:
             RuntimeError: the episode is over, or :meth:`reset` was never called.
         """
-        if self._done or self._sandbox is None:
-            raise RuntimeError("the episode is over (or reset() was never called); call reset() to start a new one")
-        self._steps += 1
-        info: dict[str, Any] = {"step": self._steps}
-        call: ToolCall | None
-        try:
-            call = self.parse_action(action)
-            tool, args = self._tool_parser.resolve(call)  # a custom parser's call is checked here too
-        except ActionParseError as exc:
-            call = None
-            observation = f"[invalid action] {exc}"
-            info.update(tool=None, action_error=str(exc))
-        else:
-            info["tool"] = call.tool
-            info["arguments"] = call.arguments
+        plan = self._begin_step(action)
+        if plan.tool is not None and plan.args is not None:
             try:
-                observation = run_tool(tool, self._tool_context(info), args)
+                plan.observation = run_tool(plan.tool, self._tool_context(plan.info), plan.args)
             except SandboxError as exc:
-                logger.error("sandbox failure in %s: %s", self.task.id, exc)
-                return self._finish("infra_error", f"[infrastructure error] {exc}", info, infra_error=str(exc))
-            if tool.ends_episode:
-                return self._finish("submit", observation, info)
-        self._transcript.append(f">>> {_action_text(call, action)}\n{observation}")
-        if self._steps >= self.max_steps:
-            return self._finish("max_steps", observation + "\n[step budget used up: outputs submitted]", info)
-        if time.monotonic() - self._started >= self.max_wall_time_s:
-            return self._finish("wall_time", observation + "\n[wall-time budget used up: outputs submitted]", info)
-        return observation, 0.0, False, False, info
+                plan.sandbox_error = exc
+        reason, observation, infra_error = self._conclude_step(plan, action)
+        if reason is None:
+            return observation, 0.0, False, False, plan.info
+        return self._finish(reason, observation, plan.info, infra_error)
+
+    async def reset_async(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """:meth:`reset` for an event loop: the same episode, observation and info.
+
+        The reset runs in a worker thread (:func:`asyncio.to_thread`): choosing or generating the
+        instance and starting the sandbox are process-bound. Raises what :meth:`reset` raises.
+        """
+        return await asyncio.to_thread(self.reset, seed=seed, options=options)
+
+    async def step_async(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        """:meth:`step` for an event loop: the same observation, reward, flags, info and transcript.
+
+        The tool runs through :meth:`~asibench_env.envs.tools.Tool.run_async` and the sandbox's async
+        methods, so a step waiting for its command holds no thread (a tool without ``run_async`` runs
+        in a worker thread); the end of the episode (collecting and scoring the outputs) runs in a
+        worker thread. One episode's steps must not overlap (await each before the next). Raises what
+        :meth:`step` raises.
+        """
+        plan = self._begin_step(action)
+        if plan.tool is not None and plan.args is not None:
+            try:
+                plan.observation = await run_tool_async(plan.tool, self._tool_context(plan.info), plan.args)
+            except SandboxError as exc:
+                plan.sandbox_error = exc
+        reason, observation, infra_error = self._conclude_step(plan, action)
+        if reason is None:
+            return observation, 0.0, False, False, plan.info
+        return await asyncio.to_thread(self._finish, reason, observation, plan.info, infra_error)
 
     def render(self) -> str | None:
         """With ``render_mode="ansi"``, the episode's transcript so far as text; otherwise None."""
@@ -351,6 +373,39 @@ class AsiBenchEnv(gym.Env[str, str]):
             "instance_cached": self._instance_was_cached,
             "reset_time_s": self._reset_time_s,
         }
+
+    def _begin_step(self, action: Any) -> _StepPlan:
+        """Count the step and parse the action into the tool to run (or an invalid-action observation)."""
+        if self._done or self._sandbox is None:
+            raise RuntimeError("the episode is over (or reset() was never called); call reset() to start a new one")
+        self._steps += 1
+        plan = _StepPlan(info={"step": self._steps})
+        try:
+            plan.call = self.parse_action(action)
+            plan.tool, plan.args = self._tool_parser.resolve(plan.call)  # a custom parser's call is checked too
+        except ActionParseError as exc:
+            plan.call = None
+            plan.observation = f"[invalid action] {exc}"
+            plan.info.update(tool=None, action_error=str(exc))
+        else:
+            plan.info["tool"] = plan.call.tool
+            plan.info["arguments"] = plan.call.arguments
+        return plan
+
+    def _conclude_step(self, plan: _StepPlan, action: Any) -> tuple[EndReason | None, str, str | None]:
+        """After the tool ran: whether the episode ends (and why), the observation, an infra error."""
+        if plan.sandbox_error is not None:
+            logger.error("sandbox failure in %s: %s", self.task.id, plan.sandbox_error)
+            error = str(plan.sandbox_error)
+            return "infra_error", f"[infrastructure error] {error}", error
+        if plan.tool is not None and plan.tool.ends_episode:
+            return "submit", plan.observation, None
+        self._transcript.append(f">>> {_action_text(plan.call, action)}\n{plan.observation}")
+        if self._steps >= self.max_steps:
+            return "max_steps", plan.observation + "\n[step budget used up: outputs submitted]", None
+        if time.monotonic() - self._started >= self.max_wall_time_s:
+            return "wall_time", plan.observation + "\n[wall-time budget used up: outputs submitted]", None
+        return None, plan.observation, None
 
     def _tool_context(self, info: dict[str, Any]) -> ToolContext:
         assert self._sandbox is not None
@@ -500,6 +555,18 @@ class AsiBenchEnv(gym.Env[str, str]):
         lease, self._lease = getattr(self, "_lease", None), None
         if lease is not None:  # the episode is scored or abandoned: the cache may evict the instance
             lease.release()
+
+
+@dataclass
+class _StepPlan:
+    """One step on its way through :meth:`AsiBenchEnv.step`: parsed, then run, then concluded."""
+
+    info: dict[str, Any]
+    call: ToolCall | None = None
+    tool: Tool | None = None
+    args: BaseModel | None = None
+    observation: str = ""
+    sandbox_error: SandboxError | None = None
 
 
 def _as_list(value: str | Path | Sequence[str | Path] | None) -> list[str | Path]:

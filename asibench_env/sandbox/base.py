@@ -19,6 +19,13 @@ are managed by the lifecycle classmethods :meth:`Sandbox.start`, :meth:`Sandbox.
 :meth:`Sandbox.sweep`; options are validated into :attr:`Sandbox.options_model`.
 The conformance suite every backend must pass is :mod:`asibench_env.sandbox.conformance`.
 
+Async counterparts (:meth:`Sandbox.exec_async`, :meth:`Sandbox.run_python_async`,
+:meth:`Sandbox.read_file_async`, :meth:`Sandbox.write_file_async`, :meth:`Sandbox.list_files_async`)
+serve the env's ``reset_async``/``step_async``. Their default runs the sync method in a worker thread
+(:func:`asyncio.to_thread`), so a third-party backend works unchanged; a backend whose shell and
+interpreter are streams overrides them natively, so that an idle episode holds no thread (the local
+and Docker backends do). They have the sync methods' semantics, results and exceptions exactly.
+
 This module imports only the standard library and :mod:`asibench_env.errors`: it is bundled into the
 Docker sandbox's supervisor (see container/bundle.py).
 """
@@ -141,7 +148,7 @@ class Sandbox(abc.ABC):
     A constructor raises :class:`SandboxError` when the sandbox cannot start (and leaves nothing
     behind), and :class:`~asibench_env.sandbox.options.SandboxOptionsError` for an unknown or invalid
     option. Every method but :meth:`close` raises :class:`SandboxError` once the sandbox is closed or
-    lost. A sandbox is used by one thread at a time.
+    lost. A sandbox is used by one thread (or one asyncio task) at a time.
     """
 
     options_model: ClassVar[type[SandboxOptions]]
@@ -225,6 +232,39 @@ class Sandbox(abc.ABC):
         Raises:
             SandboxError: the sandbox is closed or was lost.
         """
+
+    # ------------------------------------------------------------------ async tools
+    # asyncio is imported in these methods, not at the top: this module is bundled into the Docker
+    # sandbox's in-container supervisor, which must not pay for importing it.
+    async def exec_async(self, command: str, timeout: float | None = None) -> ExecResult:
+        """:meth:`exec` for an event loop (same semantics); the default runs it in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.exec, command, timeout)
+
+    async def run_python_async(self, code: str, timeout: float | None = None) -> ExecResult:
+        """:meth:`run_python` for an event loop (same semantics); the default runs it in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.run_python, code, timeout)
+
+    async def read_file_async(self, path: str, max_bytes: int | None = None) -> bytes:
+        """:meth:`read_file` for an event loop (same semantics); the default runs it in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.read_file, path, max_bytes)
+
+    async def write_file_async(self, path: str, content: str | bytes) -> int:
+        """:meth:`write_file` for an event loop (same semantics); the default runs it in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.write_file, path, content)
+
+    async def list_files_async(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
+        """:meth:`list_files` for an event loop (same semantics); the default runs it in a worker thread."""
+        import asyncio
+
+        return await asyncio.to_thread(self.list_files, path, max_entries)
 
     # ------------------------------------------------------------------ files
     @abc.abstractmethod

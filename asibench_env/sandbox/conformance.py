@@ -16,7 +16,8 @@ must start with ``Test``) and implementing :meth:`SandboxConformance.open_sandbo
 The tests start real sandboxes and run hostile code in them: persistent shell and Python state,
 timeouts that kill every process, output caps, file operations that refuse escaping paths and links,
 collection that refuses links, FIFOs and oversize files, process listing and stopping, idempotent
-close, agent memory files dropped, no ground truth, host files or network visible. The workspace is
+close, agent memory files dropped, no ground truth, host files or network visible; and the async
+methods (``exec_async`` and the like) with the same results as the sync ones. The workspace is
 expected at :attr:`SandboxConformance.workspace_path` inside the sandbox.
 
 This module needs pytest; nothing in the package imports it (only test files do).
@@ -25,6 +26,7 @@ This module needs pytest; nothing in the package imports it (only test files do)
 from __future__ import annotations
 
 import abc
+import asyncio
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -280,6 +282,83 @@ class SandboxConformance(abc.ABC):
         for call in calls:
             with pytest.raises(SandboxError):
                 call()
+
+    # ------------------------------------------------------------------ the async methods
+    def test_async_shell_and_python(self, sandbox: Sandbox) -> None:
+        async def calls() -> None:
+            assert (await sandbox.exec_async("export K=v; mkdir -p w && cd w")).exit_code == 0
+            assert (await sandbox.exec_async("pwd; echo $K")).output.split() == [f"{self.workspace_path}/w", "v"]
+            assert sandbox.exec("echo $K").output.strip() == "v"  # one shell behind both APIs
+            assert (await sandbox.exec_async("false")).exit_code == 1
+            ended = await sandbox.exec_async("exit 3")
+            assert ended.restarted and "new shell" in ended.output
+            capped = await sandbox.exec_async("head -c 100000 /dev/zero | tr '\\0' 'x'; echo; echo END")
+            assert capped.truncated_bytes > 90_000 and capped.output.rstrip().endswith("END")
+            started = time.monotonic()
+            killed = await sandbox.exec_async("(trap '' TERM; sleep 1000) & sleep 1000", timeout=1)
+            assert killed.timed_out and killed.exit_code == 124 and time.monotonic() - started < 10
+            await sandbox.run_python_async("values = [1, 2, 3]")
+            echoed = await sandbox.run_python_async("sum(values)")
+            assert echoed.exit_code == 0 and "6" in echoed.output
+            assert "6" in sandbox.run_python("sum(values)").output  # one interpreter behind both APIs
+            assert "ZeroDivisionError" in (await sandbox.run_python_async("1 / 0")).output
+            crash = await sandbox.run_python_async("import os; os._exit(1)")
+            assert crash.exit_code != 0 and "crashed" in crash.output
+            again = await sandbox.run_python_async("print('alive')")
+            assert again.restarted and "alive" in again.output
+            slow = await sandbox.run_python_async("import time; time.sleep(100)", timeout=1)
+            assert slow.timed_out
+
+        asyncio.run(calls())
+
+    def test_async_file_operations(self, sandbox: Sandbox) -> None:
+        async def calls() -> None:
+            assert await sandbox.write_file_async("out/a.txt", "hello") == 5
+            assert await sandbox.read_file_async("out/a.txt") == b"hello"
+            assert await sandbox.read_file_async("out/a.txt", max_bytes=2) == b"he"
+            listing = {e.path: e.kind for e in await sandbox.list_files_async(".")}
+            assert listing["out/a.txt"] == "file" and listing["out"] == "dir"
+            assert listing == {e.path: e.kind for e in sandbox.list_files(".")}
+            for path in ("../../etc/passwd", "/etc/passwd"):
+                with pytest.raises(SandboxPathError):
+                    await sandbox.read_file_async(path)
+                with pytest.raises(SandboxPathError):
+                    await sandbox.write_file_async(path, "x")
+            with pytest.raises(FileNotFoundError):
+                await sandbox.read_file_async("absent.txt")
+            with pytest.raises(IsADirectoryError):
+                await sandbox.read_file_async("out")
+            with pytest.raises(FileNotFoundError):
+                await sandbox.list_files_async("nowhere")
+
+        asyncio.run(calls())
+
+    def test_async_calls_of_many_sandboxes_overlap(self, sandbox_factory: SandboxFactory, seed_dir: Path) -> None:
+        boxes = [sandbox_factory(seed_dir) for _ in range(4)]
+
+        async def calls() -> list[list[str]]:
+            command = "date +%s%N; sleep 1; date +%s%N; echo box-{}"
+            results = await asyncio.gather(*(box.exec_async(command.format(i)) for i, box in enumerate(boxes)))
+            return [r.output.split() for r in results]
+
+        outputs = asyncio.run(calls())
+        assert [out[-1] for out in outputs] == [f"box-{i}" for i in range(4)]
+        starts, ends = [int(out[0]) for out in outputs], [int(out[1]) for out in outputs]
+        assert max(starts) < min(ends)  # every sleep had begun before any ended: they ran at once
+
+    def test_closed_sandbox_refuses_async_calls(self, sandbox_factory: SandboxFactory, seed_dir: Path) -> None:
+        box = sandbox_factory(seed_dir)
+        box.close()
+        calls = (
+            lambda: box.exec_async("true"),
+            lambda: box.run_python_async("1"),
+            lambda: box.read_file_async("prompt.md"),
+            lambda: box.write_file_async("a.txt", "x"),
+            lambda: box.list_files_async("."),
+        )
+        for call in calls:
+            with pytest.raises(SandboxError):
+                asyncio.run(call())
 
     def test_failures_have_the_contract_types(self) -> None:
         assert issubclass(SandboxError, InfraError)  # infrastructure: the episode ends as infra_error

@@ -11,6 +11,7 @@ isolation ``none``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from asibench_env.sandbox import fsops
+from asibench_env.sandbox.aio import read_reply_line_async, shell_roundtrip_async, write_pipe
 from asibench_env.sandbox.base import (
     AGENT_MEMORY_FILES,
     CollectReport,
@@ -66,6 +68,8 @@ ASSETS = Path(__file__).parent / "assets"
 WORKSPACE_IN_SANDBOX = "/workspace"
 Isolation = Literal["auto", "namespaces", "none"]
 _uid_counter = itertools.count()
+INLINE_FILE_BYTES = 1024 * 1024
+"""File reads and writes up to this size run on the event loop in the ``*_async`` methods."""
 
 
 @cache
@@ -456,7 +460,7 @@ class LocalSandbox(Sandbox):
         return str(pid) in children
 
     # ------------------------------------------------------------------ shell
-    def _roundtrip(self, command: str, timeout: float) -> ExecResult:
+    def _shell_pipe(self) -> tuple[Callable[[bytes], None], int]:
         shell = self._shell
         assert shell is not None and shell.stdin is not None and shell.stdout is not None
         stdin = shell.stdin
@@ -465,31 +469,61 @@ class LocalSandbox(Sandbox):
             stdin.write(data)
             stdin.flush()
 
+        return write, shell.stdout.fileno()
+
+    def _roundtrip(self, command: str, timeout: float) -> ExecResult:
+        write, read_fd = self._shell_pipe()
         return shell_roundtrip(
             write,
-            shell.stdout.fileno(),
+            read_fd,
             command,
             timeout,
             self.limits.output_bytes,
             kill_command=lambda: self._stop(keep_kernel=True),
         )
 
+    def _shell_dead(self) -> bool:
+        return self._shell is None or self._shell.poll() is not None
+
     def exec(self, command: str, timeout: float | None = None) -> ExecResult:
         self._check_open()
         timeout = float(timeout or self.limits.default_timeout_s)
-        restarted = False
-        if self._shell is None or self._shell.poll() is not None:
+        restarted = self._shell_dead()
+        if restarted:
             self._restart_shell()
-            restarted = True
         started = time.monotonic()
         try:
             result = self._roundtrip(command, timeout)
         except ShellGone as exc:
             self._restart_shell()
             return shell_replaced(str(exc), time.monotonic() - started)
+        return _restarted(result) if restarted else result
+
+    async def exec_async(self, command: str, timeout: float | None = None) -> ExecResult:
+        """:meth:`exec` on the event loop: the shell's pipe is watched by the loop, no thread waits.
+
+        Restarting a lost shell and killing a timed-out command run in a worker thread.
+        """
+        self._check_open()
+        timeout = float(timeout or self.limits.default_timeout_s)
+        restarted = self._shell_dead()
         if restarted:
-            result = ExecResult(**{**result.__dict__, "restarted": True})
-        return result
+            await asyncio.to_thread(self._restart_shell)
+        started = time.monotonic()
+        write, read_fd = self._shell_pipe()
+        try:
+            result = await shell_roundtrip_async(
+                write,
+                read_fd,
+                command,
+                timeout,
+                self.limits.output_bytes,
+                kill_command=lambda: asyncio.to_thread(self._stop, True),
+            )
+        except ShellGone as exc:
+            await asyncio.to_thread(self._restart_shell)
+            return shell_replaced(str(exc), time.monotonic() - started)
+        return _restarted(result) if restarted else result
 
     def _restart_shell(self) -> None:
         self._stop_kernel()
@@ -534,35 +568,29 @@ class LocalSandbox(Sandbox):
         if kernel is not None:
             _kill_tree(kernel)
 
-    def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
-        self._check_open()
-        timeout = float(timeout or self.limits.default_timeout_s)
-        restarted = self._kernel_lost
-        if self._kernel is None or self._kernel.poll() is not None:
-            restarted = restarted or self._kernel is not None
-            self._stop_kernel()
-            self._kernel = self._start_kernel()
-        self._kernel_lost = False
+    def _kernel_stale(self) -> bool:
+        return self._kernel is None or self._kernel.poll() is not None
+
+    def _renew_kernel(self) -> None:
+        """Start a fresh interpreter in place of a missing or dead one."""
+        self._stop_kernel()
+        self._kernel = self._start_kernel()
+
+    def _python_request(self, code: str) -> tuple[subprocess.Popen, bytes]:
         kernel = self._kernel
-        assert kernel.stdin is not None and kernel.stdout is not None
-        started = time.monotonic()
-        timed_out = False
-        try:
-            kernel.stdin.write((json.dumps({"code": code}) + "\n").encode())
-            kernel.stdin.flush()
-            line, timed_out = read_reply_line(kernel.stdout.fileno(), timeout, reply_cap(self.limits.output_bytes))
-        except (BrokenPipeError, OSError):
-            line = b""
-        duration = time.monotonic() - started
+        assert kernel is not None and kernel.stdin is not None and kernel.stdout is not None
+        return kernel, (json.dumps({"code": code}) + "\n").encode()
+
+    def _python_reply(
+        self, line: bytes, timed_out: bool, duration: float, restarted: bool, timeout: float
+    ) -> ExecResult | None:
+        """The cell's result from the interpreter's reply line; None when the interpreter is lost."""
         try:
             reply = json.loads(line) if line and not timed_out else None
         except ValueError:
             reply = None  # the cell wrote into the reply channel: treat the interpreter as lost
         if not isinstance(reply, dict) or "output" not in reply:
-            self._stop_kernel()
-            self._stop(keep_kernel=False)
-            self._kernel_lost = True
-            return interpreter_lost(timeout, timed_out, duration, restarted)
+            return None
         output = str(reply["output"])
         if restarted:
             output = FRESH_INTERPRETER + output
@@ -573,6 +601,69 @@ class LocalSandbox(Sandbox):
             truncated_bytes=reply.get("truncated", 0),
             restarted=restarted,
         )
+
+    def _python_lost(self, timeout: float, timed_out: bool, duration: float, restarted: bool) -> ExecResult:
+        self._stop_kernel()
+        self._stop(keep_kernel=False)
+        self._kernel_lost = True
+        return interpreter_lost(timeout, timed_out, duration, restarted)
+
+    def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
+        self._check_open()
+        timeout = float(timeout or self.limits.default_timeout_s)
+        restarted = self._kernel_lost
+        if self._kernel_stale():
+            restarted = restarted or self._kernel is not None
+            self._renew_kernel()
+        self._kernel_lost = False
+        kernel, request = self._python_request(code)
+        assert kernel.stdin is not None and kernel.stdout is not None
+        started = time.monotonic()
+        timed_out = False
+        try:
+            kernel.stdin.write(request)
+            kernel.stdin.flush()
+            line, timed_out = read_reply_line(kernel.stdout.fileno(), timeout, reply_cap(self.limits.output_bytes))
+        except (BrokenPipeError, OSError):
+            line = b""
+        duration = time.monotonic() - started
+        result = self._python_reply(line, timed_out, duration, restarted, timeout)
+        return result if result is not None else self._python_lost(timeout, timed_out, duration, restarted)
+
+    async def run_python_async(self, code: str, timeout: float | None = None) -> ExecResult:
+        """:meth:`run_python` on the event loop: the interpreter's pipe is watched by the loop.
+
+        Starting an interpreter and cleaning up after a lost one run in a worker thread.
+        """
+        self._check_open()
+        timeout = float(timeout or self.limits.default_timeout_s)
+        restarted = self._kernel_lost
+        if self._kernel_stale():
+            restarted = restarted or self._kernel is not None
+            await asyncio.to_thread(self._renew_kernel)
+        self._kernel_lost = False
+        kernel, request = self._python_request(code)
+        assert kernel.stdin is not None and kernel.stdout is not None
+        stdin = kernel.stdin
+
+        def write(data: bytes) -> None:
+            stdin.write(data)
+            stdin.flush()
+
+        started = time.monotonic()
+        timed_out = False
+        try:
+            await write_pipe(write, request)
+            line, timed_out = await read_reply_line_async(
+                kernel.stdout.fileno(), timeout, reply_cap(self.limits.output_bytes)
+            )
+        except (BrokenPipeError, OSError):
+            line = b""
+        duration = time.monotonic() - started
+        result = self._python_reply(line, timed_out, duration, restarted, timeout)
+        if result is not None:
+            return result
+        return await asyncio.to_thread(self._python_lost, timeout, timed_out, duration, restarted)
 
     # ------------------------------------------------------------------ files
     def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
@@ -587,6 +678,25 @@ class LocalSandbox(Sandbox):
     def list_files(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
         self._check_open()
         return fsops.list_entries(self.workspace, path, max_entries)
+
+    # The workspace is a host folder: small file operations run on the loop (they take microseconds).
+    async def read_file_async(self, path: str, max_bytes: int | None = None) -> bytes:
+        """:meth:`read_file`; reads of at most 1 MiB run on the loop, larger ones in a worker thread."""
+        if max_bytes is not None and max_bytes <= INLINE_FILE_BYTES:
+            return self.read_file(path, max_bytes)
+        return await asyncio.to_thread(self.read_file, path, max_bytes)
+
+    async def write_file_async(self, path: str, content: str | bytes) -> int:
+        """:meth:`write_file`; writes of at most 1 MiB run on the loop, larger ones in a worker thread."""
+        if len(content) <= INLINE_FILE_BYTES:
+            return self.write_file(path, content)
+        return await asyncio.to_thread(self.write_file, path, content)
+
+    async def list_files_async(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
+        """:meth:`list_files`; runs on the loop when it lists at most 1000 entries."""
+        if max_entries <= 1000:
+            return self.list_files(path, max_entries)
+        return await asyncio.to_thread(self.list_files, path, max_entries)
 
     def collect(self, paths: list[str], dest: Path) -> CollectReport:
         self._check_open()
@@ -678,6 +788,10 @@ def _discard(box: LocalSandbox) -> None:
 
 _POOLS: WarmPools[LocalSandbox] = WarmPools(_alive, _discard, "asibench-local-pool")
 _RELEASES = BackgroundWork("asibench-local-release")
+
+
+def _restarted(result: ExecResult) -> ExecResult:
+    return ExecResult(**{**result.__dict__, "restarted": True})
 
 
 def _quote(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -101,6 +102,37 @@ class TrajectoryLogger(gym.Wrapper):
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Reset the wrapped env and start recording a new episode (a new ``episode_id``)."""
         observation, info = self.env.reset(**kwargs)
+        self._start_episode(info)
+        return observation, info
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step the wrapped env and record the step; at the episode's end, write its rows to Parquet."""
+        started = time.time()
+        outcome = self.env.step(action)
+        ended = self._record_step(action, outcome, started)
+        if ended is not None:
+            self.record_result(ended)
+        return outcome
+
+    async def reset_async(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        """:meth:`reset` through the wrapped env's ``reset_async`` (found under any other wrappers)."""
+        observation, info = await self.env.get_wrapper_attr("reset_async")(**kwargs)
+        self._start_episode(info)
+        return observation, info
+
+    async def step_async(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """:meth:`step` through the wrapped env's ``step_async``; records the same rows.
+
+        The episode's Parquet files are written in a worker thread.
+        """
+        started = time.time()
+        outcome = await self.env.get_wrapper_attr("step_async")(action)
+        ended = self._record_step(action, outcome, started)
+        if ended is not None:
+            await asyncio.to_thread(self.record_result, ended)
+        return outcome
+
+    def _start_episode(self, info: dict[str, Any]) -> None:
         self._steps = []
         self._pending = {}
         self._context = {
@@ -111,31 +143,29 @@ class TrajectoryLogger(gym.Wrapper):
             "prompt_level": info.get("level", "unknown"),
             "seed": info.get("seed"),
         }
-        return observation, info
 
-    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        """Step the wrapped env and record the step; at the episode's end, write its rows to Parquet."""
-        started = time.time()
-        observation, reward, terminated, truncated, info = self.env.step(action)
-        if self._context is not None:
-            # Only cheap work here: serialisation waits for the end of the episode.
-            self._steps.append(
-                (
-                    action,
-                    observation,
-                    float(reward),
-                    bool(terminated),
-                    bool(truncated),
-                    info,
-                    started,
-                    time.time(),
-                    self._pending,
-                )
+    def _record_step(self, action: Any, outcome: tuple, started: float) -> Any:
+        """Keep one step (only cheap work: serialisation waits for the end); the episode result at its end."""
+        observation, reward, terminated, truncated, info = outcome
+        if self._context is None:
+            return None
+        self._steps.append(
+            (
+                action,
+                observation,
+                float(reward),
+                bool(terminated),
+                bool(truncated),
+                info,
+                started,
+                time.time(),
+                self._pending,
             )
-            self._pending = {}
-            if (terminated or truncated) and "episode" in info:
-                self.record_result(info["episode"])
-        return observation, reward, terminated, truncated, info
+        )
+        self._pending = {}
+        if (terminated or truncated) and "episode" in info:
+            return info["episode"]
+        return None
 
     def _step_rows(self, context: dict[str, Any]) -> list[dict[str, Any]]:
         rows = []

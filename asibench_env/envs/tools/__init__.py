@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from asibench_env.envs.tools.base import Tool, ToolContext, run_tool
+from asibench_env.envs.tools.base import Tool, ToolContext, run_tool, run_tool_async
 from asibench_env.envs.tools.bash import BashArgs, BashTool
 from asibench_env.envs.tools.list_files import ListFilesArgs, ListFilesTool
 from asibench_env.envs.tools.python import PythonArgs, PythonTool
@@ -43,6 +43,7 @@ __all__ = [
     "convert_spec",
     "default_tools",
     "run_tool",
+    "run_tool_async",
     "tool_specs",
 ]
 

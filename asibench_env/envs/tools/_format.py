@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from asibench_env.sandbox.base import ExecResult, Sandbox, SandboxPathError
+from asibench_env.sandbox.base import ExecResult, FileEntry, Sandbox, SandboxPathError
 
 LISTING_MAX_ENTRIES = 200
 
@@ -26,6 +26,20 @@ def format_listing(sandbox: Sandbox, path: str = ".") -> str:
         entries = sandbox.list_files(path, max_entries=LISTING_MAX_ENTRIES)
     except (SandboxPathError, OSError) as exc:
         return f"[error] {exc}"
+    return render_listing(entries)
+
+
+async def format_listing_async(sandbox: Sandbox, path: str = ".") -> str:
+    """:func:`format_listing` through the sandbox's async API."""
+    try:
+        entries = await sandbox.list_files_async(path, max_entries=LISTING_MAX_ENTRIES)
+    except (SandboxPathError, OSError) as exc:
+        return f"[error] {exc}"
+    return render_listing(entries)
+
+
+def render_listing(entries: list[FileEntry]) -> str:
+    """Listing entries as text, one a line (``(empty)`` for none, a note when the cap was reached)."""
     if not entries:
         return "(empty)"
     lines = [

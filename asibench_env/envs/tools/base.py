@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from asibench_env.envs.tools._format import format_listing
+from asibench_env.envs.tools._format import format_listing, format_listing_async
 from asibench_env.sandbox.base import Sandbox, SandboxPathError
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
@@ -33,6 +34,10 @@ class ToolContext:
     def listing(self, path: str = ".") -> str:
         """A workspace folder listed as the ``list_files`` tool shows it (errors as ``[error] ...`` text)."""
         return format_listing(self.sandbox, path)
+
+    async def listing_async(self, path: str = ".") -> str:
+        """:meth:`listing` through the sandbox's async API."""
+        return await format_listing_async(self.sandbox, path)
 
 
 class Tool(abc.ABC, Generic[ArgsT]):
@@ -60,6 +65,15 @@ class Tool(abc.ABC, Generic[ArgsT]):
         :class:`~asibench_env.sandbox.base.SandboxError` is an infrastructure failure that ends the episode.
         """
 
+    async def run_async(self, context: ToolContext, args: ArgsT) -> str:
+        """:meth:`run` for ``AsiBenchEnv.step_async``: same result, same exceptions.
+
+        The built-in tools override it with the sandbox's async methods (``context.sandbox.exec_async``
+        and the like), so a waiting step holds no thread. The default runs :meth:`run` in a worker
+        thread, so a tool that only has :meth:`run` works unchanged.
+        """
+        return await asyncio.to_thread(self.run, context, args)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {getattr(self, 'name', '?')!r}>"
 
@@ -71,17 +85,26 @@ def run_tool(tool: Tool[ArgsT], context: ToolContext, args: ArgsT) -> str:
     ``info["action_error"]`` (except a folder given where a file was expected). Raises
     :class:`~asibench_env.sandbox.base.SandboxError` (an infrastructure failure) unchanged.
     """
-    path = getattr(args, "path", None) if "path" in type(args).model_fields else None
     try:
         return tool.run(context, args)
-    except SandboxPathError as exc:
-        context.info["action_error"] = str(exc)
-        return f"[error] {exc}"
-    except FileNotFoundError as exc:
-        context.info["action_error"] = str(exc)
-        return f"[error] no such file or folder: {path}"
-    except IsADirectoryError:
-        return f"[error] {path} is a folder; use list_files to see what it holds"
     except (OSError, ValueError) as exc:
-        context.info["action_error"] = str(exc)
-        return f"[error] {exc}"
+        return tool_error(exc, context, args)
+
+
+async def run_tool_async(tool: Tool[ArgsT], context: ToolContext, args: ArgsT) -> str:
+    """:func:`run_tool` through :meth:`Tool.run_async` (same observations, same exceptions)."""
+    try:
+        return await tool.run_async(context, args)
+    except (OSError, ValueError) as exc:
+        return tool_error(exc, context, args)
+
+
+def tool_error(exc: OSError | ValueError, context: ToolContext, args: BaseModel) -> str:
+    """The ``[error] ...`` observation of an agent's mistake (recorded in ``info["action_error"]``)."""
+    path = getattr(args, "path", None) if "path" in type(args).model_fields else None
+    if isinstance(exc, IsADirectoryError):
+        return f"[error] {path} is a folder; use list_files to see what it holds"
+    context.info["action_error"] = str(exc)
+    if isinstance(exc, FileNotFoundError) and not isinstance(exc, SandboxPathError):
+        return f"[error] no such file or folder: {path}"
+    return f"[error] {exc}"

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from asibench_env.envs.tools._format import format_exec
 from asibench_env.envs.tools.base import Tool, ToolContext
+from asibench_env.sandbox.base import ExecResult
 
 
 class BashArgs(BaseModel):
@@ -26,5 +27,13 @@ class BashTool(Tool[BashArgs]):
 
     def run(self, context: ToolContext, args: BashArgs) -> str:
         result = context.sandbox.exec(args.command, timeout=context.timeout(args.timeout))
+        return self._observation(context, result)
+
+    async def run_async(self, context: ToolContext, args: BashArgs) -> str:
+        result = await context.sandbox.exec_async(args.command, timeout=context.timeout(args.timeout))
+        return self._observation(context, result)
+
+    @staticmethod
+    def _observation(context: ToolContext, result: ExecResult) -> str:
         context.info.update(exit_code=result.exit_code, timed_out=result.timed_out, duration_s=result.duration_s)
         return format_exec(result, "shell")

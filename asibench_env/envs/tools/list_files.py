@@ -21,3 +21,6 @@ class ListFilesTool(Tool[ListFilesArgs]):
 
     def run(self, context: ToolContext, args: ListFilesArgs) -> str:
         return context.listing(args.path)
+
+    async def run_async(self, context: ToolContext, args: ListFilesArgs) -> str:
+        return await context.listing_async(args.path)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from asibench_env.envs.tools._format import format_exec
 from asibench_env.envs.tools.base import Tool, ToolContext
+from asibench_env.sandbox.base import ExecResult
 
 
 class PythonArgs(BaseModel):
@@ -25,5 +26,13 @@ class PythonTool(Tool[PythonArgs]):
 
     def run(self, context: ToolContext, args: PythonArgs) -> str:
         result = context.sandbox.run_python(args.code, timeout=context.timeout())
+        return self._observation(context, result)
+
+    async def run_async(self, context: ToolContext, args: PythonArgs) -> str:
+        result = await context.sandbox.run_python_async(args.code, timeout=context.timeout())
+        return self._observation(context, result)
+
+    @staticmethod
+    def _observation(context: ToolContext, result: ExecResult) -> str:
         context.info.update(exit_code=result.exit_code, timed_out=result.timed_out, duration_s=result.duration_s)
         return format_exec(result, "python")

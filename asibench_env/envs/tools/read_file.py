@@ -33,3 +33,7 @@ class ReadFileTool(Tool[ReadFileArgs]):
 
     def run(self, context: ToolContext, args: ReadFileArgs) -> str:
         return decode_file(args.path, context.sandbox.read_file(args.path, max_bytes=READ_FILE_MAX_BYTES))
+
+    async def run_async(self, context: ToolContext, args: ReadFileArgs) -> str:
+        data = await context.sandbox.read_file_async(args.path, max_bytes=READ_FILE_MAX_BYTES)
+        return decode_file(args.path, data)

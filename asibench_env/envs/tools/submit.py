@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict
 
 from asibench_env.envs.tools.base import Tool, ToolContext
 
+SUBMITTED = "Submitted. Your outputs were collected and scored."
+
 
 class SubmitArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -20,4 +22,7 @@ class SubmitTool(Tool[SubmitArgs]):
     ends_episode = True
 
     def run(self, context: ToolContext, args: SubmitArgs) -> str:
-        return "Submitted. Your outputs were collected and scored."
+        return SUBMITTED
+
+    async def run_async(self, context: ToolContext, args: SubmitArgs) -> str:
+        return SUBMITTED

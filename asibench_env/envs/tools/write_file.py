@@ -23,3 +23,7 @@ class WriteFileTool(Tool[WriteFileArgs]):
     def run(self, context: ToolContext, args: WriteFileArgs) -> str:
         written = context.sandbox.write_file(args.path, args.content)
         return f"Wrote {written} bytes to {args.path}."
+
+    async def run_async(self, context: ToolContext, args: WriteFileArgs) -> str:
+        written = await context.sandbox.write_file_async(args.path, args.content)
+        return f"Wrote {written} bytes to {args.path}."

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import select
 import socket
 import struct
 import tempfile
@@ -20,7 +19,9 @@ import time
 from collections.abc import Iterable
 from typing import IO, Any
 
+from asibench_env.sandbox.aio import wait_readable, wait_writable
 from asibench_env.sandbox.base import SandboxError
+from asibench_env.sandbox.protocol import wait_fd
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,27 @@ class SupervisorChannel:
 
     # ------------------------------------------------------------------ sending
     def send(self, header: dict[str, Any], payload: bytes | Iterable[bytes] = b"") -> None:
+        self._sendall(self._encode(header, payload))
+
+    async def send_async(self, header: dict[str, Any], payload: bytes | Iterable[bytes] = b"") -> None:
+        """:meth:`send` on the event loop (waits for the socket to drain without a thread)."""
+        view = memoryview(self._encode(header, payload))
+        deadline = time.monotonic() + 60
+        while view:
+            try:
+                sent = self.sock.send(view)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
+                raise ChannelClosed(f"the sandbox container is gone ({exc})") from exc
+            view = view[sent:]
+            if view:
+                if time.monotonic() > deadline:
+                    raise ChannelTimeout("the sandbox container stopped reading its input")
+                await wait_writable(self.sock.fileno(), 1.0)
+
+    @staticmethod
+    def _encode(header: dict[str, Any], payload: bytes | Iterable[bytes]) -> bytes:
         body = json.dumps(header).encode()
         pieces: list[bytes | memoryview] = [struct.pack(">I", len(body)), body]
         chunks = [payload] if isinstance(payload, bytes | bytearray | memoryview) else payload
@@ -58,7 +80,7 @@ class SupervisorChannel:
                 piece = view[start : start + CHUNK_BYTES]
                 pieces += [struct.pack(">I", len(piece)), piece]
         pieces.append(struct.pack(">I", 0))
-        self._sendall(b"".join(pieces))
+        return b"".join(pieces)
 
     def _sendall(self, data: bytes) -> None:
         view = memoryview(data)
@@ -74,7 +96,7 @@ class SupervisorChannel:
             if view:
                 if time.monotonic() > deadline:
                     raise ChannelTimeout("the sandbox container stopped reading its input")
-                select.select([], [self.sock], [], 1.0)
+                wait_fd(self.sock.fileno(), 1.0, write=True)
 
     # ------------------------------------------------------------------ receiving
     def _fill(self, deadline: float) -> None:
@@ -82,9 +104,19 @@ class SupervisorChannel:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ChannelTimeout("the sandbox supervisor did not answer in time")
-        ready, _, _ = select.select([self.sock], [], [], remaining)
-        if not ready:
-            return
+        if wait_fd(self.sock.fileno(), remaining):
+            self._recv()
+
+    async def _fill_async(self, deadline: float) -> None:
+        """:meth:`_fill` on the event loop."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ChannelTimeout("the sandbox supervisor did not answer in time")
+        if await wait_readable(self.sock.fileno(), remaining):
+            self._recv()
+
+    def _recv(self) -> None:
+        """Read what the socket has and demultiplex it (the socket was reported readable)."""
         try:
             data = self.sock.recv(1 << 20)
         except BlockingIOError:
@@ -146,6 +178,43 @@ class SupervisorChannel:
             spool.close()
             raise SandboxError("the sandbox supervisor sent a malformed message")
         return header, spool
+
+    async def receive_async(self, timeout: float, max_payload: int) -> tuple[dict[str, Any], bytes]:
+        """:meth:`receive` on the event loop: the payload is kept in memory (use it for small payloads)."""
+        deadline = time.monotonic() + timeout
+        while (message := self._take_message(max_payload)) is None:
+            await self._fill_async(deadline)
+        return message
+
+    def _take_message(self, max_payload: int) -> tuple[dict[str, Any], bytes] | None:
+        """A whole message from the buffer (consumed), or None while part of it is still to come."""
+        buffer = self._stdout
+        if len(buffer) < 4:
+            return None
+        length = struct.unpack(">I", buffer[:4])[0]
+        if length > HEADER_MAX_BYTES:
+            raise SandboxError(f"the sandbox supervisor sent a {length}-byte header; the channel is broken")
+        at = 4 + length
+        frames: list[tuple[int, int]] = []
+        total = 0
+        while True:
+            if len(buffer) < at + 4:
+                return None
+            size = struct.unpack(">I", buffer[at : at + 4])[0]
+            at += 4
+            if not size:
+                break
+            total += size
+            if total > max_payload:
+                raise SandboxError(f"the sandbox sent more than {max_payload} bytes; the channel is broken")
+            frames.append((at, at + size))
+            at += size
+        header = json.loads(bytes(buffer[4 : 4 + length]))
+        payload = b"".join(bytes(buffer[a:b]) for a, b in frames)
+        del buffer[:at]
+        if not isinstance(header, dict):
+            raise SandboxError("the sandbox supervisor sent a malformed message")
+        return header, payload
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

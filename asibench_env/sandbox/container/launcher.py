@@ -14,7 +14,6 @@ import contextlib
 import logging
 import os
 import secrets
-import select
 import socket
 import threading
 import time
@@ -27,6 +26,7 @@ from asibench_env.sandbox.base import SandboxError, SandboxLimits
 from asibench_env.sandbox.container.bundle import kernel_source, shell_source, supervisor_source
 from asibench_env.sandbox.container.channel import SupervisorChannel
 from asibench_env.sandbox.environment import agent_env
+from asibench_env.sandbox.protocol import wait_fd
 
 logger = logging.getLogger(__name__)
 
@@ -180,8 +180,7 @@ class Launched:
 
     def alive(self) -> bool:
         """False when the container's stream has already ended (it stopped while waiting in a pool)."""
-        ready, _, _ = select.select([self.channel.sock], [], [], 0)
-        if not ready:
+        if not wait_fd(self.channel.sock.fileno(), 0):
             return True
         try:
             return bool(self.channel.sock.recv(1, socket.MSG_PEEK))

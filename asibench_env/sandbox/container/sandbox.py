@@ -153,6 +153,21 @@ class DockerSandbox(Sandbox):
         self._raise_error(reply)
         return reply, body
 
+    async def _call_async(
+        self, request: dict[str, Any], payload: bytes = b"", *, timeout: float, max_payload: int = 0
+    ) -> tuple[dict[str, Any], bytes]:
+        """:meth:`_call` on the event loop: waiting for the supervisor holds no thread."""
+        if self._closed or self._box is None:
+            raise SandboxError("the sandbox is closed")
+        try:
+            await self._box.channel.send_async(request, payload)
+            reply, body = await self._box.channel.receive_async(timeout, max_payload)
+        except (ChannelClosed, ChannelTimeout) as exc:
+            self._lose(str(exc))
+            raise
+        self._raise_error(reply)
+        return reply, body
+
     @staticmethod
     def _raise_error(reply: dict[str, Any]) -> None:
         if reply.get("status") != "error":
@@ -171,14 +186,15 @@ class DockerSandbox(Sandbox):
         return 4 * self.limits.output_bytes + 65536
 
     # ------------------------------------------------------------------ tools
-    def exec(self, command: str, timeout: float | None = None) -> ExecResult:
+    # Each tool is a request (built by a _*_request method), one channel call, and a reply decoded by
+    # a shared helper: the sync and async methods differ only in how they wait for the call.
+    def _shell_request(self, command: str, timeout: float | None) -> tuple[dict[str, Any], dict[str, Any]]:
         timeout = float(timeout or self.limits.default_timeout_s)
-        started = time.monotonic()
-        reply, body = self._call(
-            {"op": "shell", "command": command, "timeout": timeout},
-            timeout=timeout + GRACE_S,
-            max_payload=self._output_cap(),
-        )
+        request = {"op": "shell", "command": command, "timeout": timeout}
+        return request, {"timeout": timeout + GRACE_S, "max_payload": self._output_cap()}
+
+    @staticmethod
+    def _shell_result(reply: dict[str, Any], body: bytes, started: float) -> ExecResult:
         if reply["status"] == "shell_died":
             return shell_replaced(str(reply.get("reason")), time.monotonic() - started)
         return ExecResult(
@@ -190,13 +206,26 @@ class DockerSandbox(Sandbox):
             restarted=bool(reply.get("restarted")),
         )
 
-    def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
+    def exec(self, command: str, timeout: float | None = None) -> ExecResult:
+        started = time.monotonic()
+        request, call = self._shell_request(command, timeout)
+        reply, body = self._call(request, **call)
+        return self._shell_result(reply, body, started)
+
+    async def exec_async(self, command: str, timeout: float | None = None) -> ExecResult:
+        """:meth:`exec` over the supervisor channel, watched by the event loop (no thread waits)."""
+        started = time.monotonic()
+        request, call = self._shell_request(command, timeout)
+        reply, body = await self._call_async(request, **call)
+        return self._shell_result(reply, body, started)
+
+    def _python_request(self, code: str, timeout: float | None) -> tuple[dict[str, Any], dict[str, Any]]:
         timeout = float(timeout or self.limits.default_timeout_s)
-        reply, body = self._call(
-            {"op": "python", "code": code, "timeout": timeout},
-            timeout=timeout + GRACE_S,
-            max_payload=self._output_cap(),
-        )
+        request = {"op": "python", "code": code, "timeout": timeout}
+        return request, {"timeout": timeout + GRACE_S, "max_payload": self._output_cap()}
+
+    @staticmethod
+    def _python_result(reply: dict[str, Any], body: bytes, timeout: float) -> ExecResult:
         restarted = bool(reply.get("restarted"))
         if reply["status"] != "ok":
             return interpreter_lost(timeout, reply["status"] == "timeout", float(reply["duration"]), restarted)
@@ -209,28 +238,68 @@ class DockerSandbox(Sandbox):
             restarted=restarted,
         )
 
-    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+    def run_python(self, code: str, timeout: float | None = None) -> ExecResult:
+        request, call = self._python_request(code, timeout)
+        reply, body = self._call(request, **call)
+        return self._python_result(reply, body, request["timeout"])
+
+    async def run_python_async(self, code: str, timeout: float | None = None) -> ExecResult:
+        """:meth:`run_python` over the supervisor channel, watched by the event loop (no thread waits)."""
+        request, call = self._python_request(code, timeout)
+        reply, body = await self._call_async(request, **call)
+        return self._python_result(reply, body, request["timeout"])
+
+    def _read_request(self, path: str, max_bytes: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
         limit = int(max_bytes or self.limits.collect_max_file_bytes)
         fsops.split_relative(path)  # refuse escaping paths before they reach the container
-        _, body = self._call(
-            {"op": "read", "path": path, "max_bytes": limit}, timeout=CONTROL_TIMEOUT_S, max_payload=limit
-        )
-        return body
+        return {"op": "read", "path": path, "max_bytes": limit}, {"timeout": CONTROL_TIMEOUT_S, "max_payload": limit}
 
-    def write_file(self, path: str, content: str | bytes) -> int:
+    def read_file(self, path: str, max_bytes: int | None = None) -> bytes:
+        request, call = self._read_request(path, max_bytes)
+        return self._call(request, **call)[1]
+
+    async def read_file_async(self, path: str, max_bytes: int | None = None) -> bytes:
+        """:meth:`read_file` over the supervisor channel, on the event loop."""
+        request, call = self._read_request(path, max_bytes)
+        return (await self._call_async(request, **call))[1]
+
+    def _write_request(self, path: str, content: str | bytes) -> tuple[dict[str, Any], bytes]:
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
         if not fsops.split_relative(path):
             raise SandboxPathError(f"{path!r} names the workspace itself, not a file")
         if len(data) > self.limits.file_size_bytes:
             limit = self.limits.file_size_bytes
             raise SandboxPathError(f"{path}: {len(data)} bytes is over the {limit}-byte file limit")
-        reply, _ = self._call({"op": "write", "path": path}, data, timeout=CONTROL_TIMEOUT_S)
+        return {"op": "write", "path": path}, data
+
+    def write_file(self, path: str, content: str | bytes) -> int:
+        request, data = self._write_request(path, content)
+        reply, _ = self._call(request, data, timeout=CONTROL_TIMEOUT_S)
         return int(reply["written"])
 
-    def list_files(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
+    async def write_file_async(self, path: str, content: str | bytes) -> int:
+        """:meth:`write_file` over the supervisor channel, on the event loop."""
+        request, data = self._write_request(path, content)
+        reply, _ = await self._call_async(request, data, timeout=CONTROL_TIMEOUT_S)
+        return int(reply["written"])
+
+    @staticmethod
+    def _list_request(path: str, max_entries: int) -> dict[str, Any]:
         fsops.split_relative(path)
-        reply, _ = self._call({"op": "list", "path": path, "max_entries": max_entries}, timeout=CONTROL_TIMEOUT_S)
+        return {"op": "list", "path": path, "max_entries": max_entries}
+
+    @staticmethod
+    def _entries(reply: dict[str, Any]) -> list[FileEntry]:
         return [FileEntry(path=p, kind=k, size=int(s)) for p, k, s in reply["entries"]]
+
+    def list_files(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
+        reply, _ = self._call(self._list_request(path, max_entries), timeout=CONTROL_TIMEOUT_S)
+        return self._entries(reply)
+
+    async def list_files_async(self, path: str = ".", max_entries: int = 1000) -> list[FileEntry]:
+        """:meth:`list_files` over the supervisor channel, on the event loop."""
+        reply, _ = await self._call_async(self._list_request(path, max_entries), timeout=CONTROL_TIMEOUT_S)
+        return self._entries(reply)
 
     def collect(self, paths: list[str], dest: Path) -> CollectReport:
         lim = self.limits
