@@ -87,3 +87,23 @@ def test_parse_seeds(text: str, seeds: list[int]):
 def test_parse_seeds_refuses(text: str):
     with pytest.raises(ValueError, match="seed"):
         parse_seeds(text)
+
+
+def test_help_paragraphs_are_reflowed_for_the_terminal():
+    """Docstring line breaks do not survive into --help, where they give ragged lines in a narrow terminal."""
+    import os
+    import subprocess
+    import sys
+
+    from asibench_env.cli.app import reflow_help
+
+    assert reflow_help("One line.\n\n    Second paragraph\n    goes on.\n") == "One line.\n\nSecond paragraph goes on."
+    assert reflow_help("A.\n\n\bkeep\nthese lines") == "A.\n\n\bkeep\nthese lines"
+    shown = subprocess.run(
+        [sys.executable, "-m", "asibench_env", "rollouts", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=True,
+    ).stdout
+    assert "status and, when the server returns them, token ids and logprobs" in shown

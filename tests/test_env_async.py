@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -41,15 +42,20 @@ def _comparable(info: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in info.items() if k not in skip}
 
 
+def _scrub(text: str) -> str:
+    """Process ids differ between sandboxes (bash names the killed job by its pid)."""
+    return re.sub(r"line (\d+): +\d+ Killed", r"line \1: PID Killed", text)
+
+
 def _run_sync(env: Any, seed: int) -> tuple[list[Any], str]:
     obs, info = env.reset(seed=seed)
     trace: list[Any] = [obs, _comparable(info)]
     for action in ACTIONS:
         obs, reward, terminated, truncated, info = env.step(action)
-        trace.append((obs, reward, terminated, truncated, _comparable(info)))
+        trace.append((_scrub(obs), reward, terminated, truncated, _comparable(info)))
         if terminated or truncated:
             break
-    return trace, env.render()
+    return trace, _scrub(env.render())
 
 
 async def _run_async(env: Any, seed: int) -> tuple[list[Any], str]:
@@ -57,10 +63,10 @@ async def _run_async(env: Any, seed: int) -> tuple[list[Any], str]:
     trace: list[Any] = [obs, _comparable(info)]
     for action in ACTIONS:
         obs, reward, terminated, truncated, info = await env.step_async(action)
-        trace.append((obs, reward, terminated, truncated, _comparable(info)))
+        trace.append((_scrub(obs), reward, terminated, truncated, _comparable(info)))
         if terminated or truncated:
             break
-    return trace, env.render()
+    return trace, _scrub(env.render())
 
 
 @pytest.fixture(params=["local", "docker"])

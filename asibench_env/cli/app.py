@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,25 @@ app.add_typer(instances_app, name="instances")
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(site_app, name="site")
+
+
+def reflow_help(text: str) -> str:
+    """A docstring as help text: each paragraph on one line, so the terminal wraps it (typer keeps the
+    docstring's own line breaks, which look ragged in a narrow terminal); a ``\\b`` paragraph stays as is."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split()) for p in paragraphs)
+
+
+def _reflow_commands(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = reflow_help(info.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_commands(group.typer_instance)
+
+
+_reflow_commands(app)
 
 
 def one_line_error(exc: typer.TyperException) -> str:
