@@ -97,3 +97,30 @@ def test_ray_rollouts_match_a_threads_run_and_leave_no_ray_processes(private_cac
     assert ray == threads
     assert ray["rewards"] == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0] and len(ray["groups"]) == 2
     assert not list(ray_out.glob(".incoming-*"))  # the shipped outputs' scratch folders are gone
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--executor", "ray", "--ray-address", "127.0.0.1:{port}"], "cannot reach the Ray cluster at 127.0.0.1:"),
+        (["--ray-address", "127.0.0.1:{port}"], "--ray-address applies to --executor ray"),
+        (["--executor", "processes"], "use threads or ray"),
+    ],
+)
+def test_rollouts_executor_errors_are_runs_and_come_before_any_file(tmp_path: Path, extra: list[str], message: str):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "run"
+    args = [
+        *CLI, "rollouts", "--base-url", "http://127.0.0.1:9/v1", "--model", "scripted",
+        "--tasks", TASK, "--levels", "B3", "--seeds", "0", "--out", str(out),
+    ]  # fmt: skip
+    options = [part.format(port=port) for part in extra]
+    env = cli_env(tmp_path, OPENAI_API_KEY="local")
+    proc = subprocess.run([*args, *options], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert not out.exists()
