@@ -1,10 +1,13 @@
-"""Small shared pieces of the tests: the demo task's solver and the environment for CLI subprocesses."""
+"""Small shared pieces of the tests: the demo task's solver, the environment for CLI subprocesses, a Ray cluster."""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from asibench_env.paths import runtimes_dir
 
@@ -31,3 +34,37 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.pop("OPENAI_API_KEY", None)
     env.pop("ANTHROPIC_API_KEY", None)
     return {**env, **extra}
+
+
+TESTS_DIR = Path(__file__).parent
+
+
+@contextmanager
+def local_ray_cluster(**node_env: str) -> Iterator[Any]:
+    """A real Ray cluster on this machine: a head (no CPUs: it schedules nothing) and two 1-CPU worker nodes.
+
+    The nodes inherit this process's environment plus ``node_env``, and this folder on PYTHONPATH so
+    their workers import the test agents; everything is shut down (and the environment restored) at exit.
+    """
+    from ray.cluster_utils import Cluster
+
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", *node_env)}
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS_DIR), saved["PYTHONPATH"]) if p)
+    os.environ.update(node_env)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
+    try:
+        for _ in range(2):
+            cluster.add_node(num_cpus=1)
+        cluster.wait_for_nodes()
+        yield cluster
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

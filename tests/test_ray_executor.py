@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from helpers import CLI, cli_env
+from helpers import CLI, cli_env, local_ray_cluster
 
 from asibench_env.cli.run_setup import make_executor
 from asibench_env.runs.batch import run_batch
@@ -28,7 +28,6 @@ from asibench_env.tasks.registry import TaskRegistry
 from asibench_env.trajectories import load
 
 TASKS = "physics.damped_oscillator_fit,statistics.changepoint_detection"
-TESTS_DIR = Path(__file__).parent
 
 
 def _run_args(out: Path, *extra: str, seeds: str = "0-1") -> list[str]:
@@ -68,31 +67,9 @@ def _step_rows(out: Path) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def ray_cluster(private_cache: Path) -> Iterator:
-    """A head (no CPUs: it schedules nothing) and two worker nodes of one CPU each; shut down at the end.
-
-    The nodes inherit this process's environment: the session's private instance cache, and this folder on
-    PYTHONPATH so their workers import the test agent.
-    """
-    from ray.cluster_utils import Cluster
-
-    previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(TESTS_DIR), previous) if p)
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
-    try:
-        for _ in range(2):
-            cluster.add_node(num_cpus=1)
-        cluster.wait_for_nodes()
+    """Two worker nodes on this machine (:func:`helpers.local_ray_cluster`), sharing the session's instance cache."""
+    with local_ray_cluster() as cluster:
         yield cluster
-    finally:
-        import ray
-
-        if ray.is_initialized():
-            ray.shutdown()
-        cluster.shutdown()
-        if previous is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = previous
 
 
 @pytest.fixture(scope="module")

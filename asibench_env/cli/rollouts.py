@@ -15,9 +15,20 @@ from rich.table import Table
 from asibench_env.agents.api_errors import MissingAPIKeyError
 from asibench_env.agents.settings import validation_message
 from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
-from asibench_env.cli.run_setup import plan, sandbox_options, settings_from
+from asibench_env.cli.run_setup import (
+    ExecutorOpt,
+    RayAddressOpt,
+    RayEpisodeCpusOpt,
+    RayEpisodeMemoryOpt,
+    make_executor,
+    plan,
+    ray_error,
+    sandbox_options,
+    settings_from,
+)
 from asibench_env.rollouts import GroupRecord, PolicyConfig, RolloutOutcome, collect_rollouts, make_policy_agent
 from asibench_env.runs.batch import RunDirError
+from asibench_env.runs.executors import RayExecutor, RayFutures, RayUnavailableError
 
 console = Console()
 
@@ -64,6 +75,10 @@ def rollouts(
     levels: Annotated[str | None, _opt("Prompt levels, e.g. B1,B2,B3,B4. (default B1,B2,B3,B4)")] = None,
     seeds: Annotated[str | None, _opt("Seeds: a range '0-4' or a list '1,2,3'. (default 0-1)")] = None,
     concurrency: Annotated[int, typer.Option(help="Rollouts in flight at once.", min=1)] = 1,
+    executor: ExecutorOpt = "threads",
+    ray_address: RayAddressOpt = None,
+    ray_episode_cpus: RayEpisodeCpusOpt = 1.0,
+    ray_episode_memory: RayEpisodeMemoryOpt = 1.0,
     out: Annotated[Path, typer.Option(help="Output folder for the run.")] = Path("runs/rollouts"),
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a stopped run in --out; skip finished rollouts.")
@@ -116,7 +131,8 @@ def rollouts(
     rollout that ended in infra_error (after --max-retries re-runs) is reported incomplete.
 
     Writes DIR/run_metadata.json, DIR/results/, DIR/batch_records/ and DIR/trajectories/ (Parquet:
-    steps, episodes and groups).
+    steps, episodes and groups). With --executor ray each rollout is a Ray task on any node of the
+    cluster and this process writes every file (no shared filesystem needed).
     """
     if model is None and policy is None:
         raise typer.BadParameter("give --model NAME (the served model's name)", param_hint="--model")
@@ -162,6 +178,20 @@ def rollouts(
         "instances_dir": [str(p) for p in instances_dir or []],
     }
     episodes = run_plan.specs
+    episode_executor = make_executor(
+        executor,
+        concurrency,
+        ray_address=ray_address,
+        ray_episode_cpus=ray_episode_cpus,
+        ray_episode_memory_gib=ray_episode_memory,
+    )
+    pool: RayFutures | None = None
+    if isinstance(episode_executor, RayExecutor):
+        try:
+            pool = episode_executor.futures(docker=sandbox == "docker")
+        except RayUnavailableError as exc:
+            episode_executor.close()
+            raise ray_error(exc, ray_address) from exc
     console.print(
         f"Collecting {group_size} rollout(s) of {len(episodes)} task instance(s) x level(s) "
         f"({group_size * len(episodes)} rollouts) from {config.model} -> {out}"
@@ -180,9 +210,13 @@ def rollouts(
             allow_mixed=allow_mixed,
             show_progress=not quiet,
             keep_transcripts=False,
+            executor=pool,
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     print_groups(console, outcome, out)
     if outcome.interrupted:
         raise typer.Exit(130)

@@ -21,10 +21,15 @@ from asibench_env.cli.common import (
     open_registry,
 )
 from asibench_env.cli.run_setup import (
+    ExecutorOpt,
+    RayAddressOpt,
+    RayEpisodeCpusOpt,
+    RayEpisodeMemoryOpt,
     build_agent,
     make_executor,
     plan,
     print_outcome,
+    ray_error,
     sandbox_options,
     settings_from,
 )
@@ -88,23 +93,10 @@ def run(
     concurrency: Annotated[
         int | None, _opt("Episodes run in parallel (with --executor ray: the most in flight). (default 1)", min=1)
     ] = None,
-    executor: Annotated[
-        str,
-        typer.Option(help="Where episodes run: threads (this process) or ray (Ray tasks, across machines)."),
-    ] = "threads",
-    ray_address: Annotated[
-        str | None,
-        _opt(
-            "--executor ray: the cluster's HOST:PORT (what `ray start --head` prints), or auto. "
-            "(default: a new local Ray)"
-        ),
-    ] = None,
-    ray_episode_cpus: Annotated[
-        float, typer.Option(help="--executor ray: CPUs each episode asks Ray for.", min=0.01)
-    ] = 1.0,
-    ray_episode_memory: Annotated[
-        float, typer.Option(help="--executor ray: memory each episode asks Ray for, in GiB.", min=0.0)
-    ] = 1.0,
+    executor: ExecutorOpt = "threads",
+    ray_address: RayAddressOpt = None,
+    ray_episode_cpus: RayEpisodeCpusOpt = 1.0,
+    ray_episode_memory: RayEpisodeMemoryOpt = 1.0,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue a stopped run in --out; skip finished episodes.")
     ] = False,
@@ -212,7 +204,7 @@ def run(
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
     except RayUnavailableError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--ray-address" if ray_address else "--executor") from exc
+        raise ray_error(exc, ray_address) from exc
     print_outcome(console, outcome, out, planned=len(specs), unrunnable=run_plan.unrunnable)
     if outcome.interrupted:
         raise typer.Exit(130)

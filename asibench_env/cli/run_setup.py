@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -174,6 +174,32 @@ def sandbox_options(sandbox: str, image: str | None, warm_pool: int) -> dict[str
     return options
 
 
+ExecutorOpt = Annotated[
+    str,
+    typer.Option(help="Where episodes run: threads (this process) or ray (Ray tasks, across machines)."),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        help=(
+            "--executor ray: the cluster's HOST:PORT (what `ray start --head` prints), or auto. "
+            "(default: a new local Ray)"
+        ),
+        show_default=False,
+    ),
+]
+RayEpisodeCpusOpt = Annotated[float, typer.Option(help="--executor ray: CPUs each episode asks Ray for.", min=0.01)]
+RayEpisodeMemoryOpt = Annotated[
+    float, typer.Option(help="--executor ray: memory each episode asks Ray for, in GiB.", min=0.0)
+]
+# The options above are shared by ``run`` and ``rollouts`` (a rollout is an episode).
+
+
+def ray_error(exc: RayUnavailableError, ray_address: str | None) -> typer.BadParameter:
+    """A Ray failure as the CLI reports it: on --ray-address when one was given, else on --executor."""
+    return typer.BadParameter(str(exc), param_hint="--ray-address" if ray_address else "--executor")
+
+
 def make_executor(
     name: str,
     concurrency: int,
@@ -194,7 +220,7 @@ def make_executor(
         if ray_address:
             check_reachable(ray_address)
     except RayUnavailableError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--ray-address" if ray_address else "--executor") from exc
+        raise ray_error(exc, ray_address) from exc
     return RayExecutor(
         concurrency,
         address=ray_address,

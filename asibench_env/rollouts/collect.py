@@ -1,8 +1,9 @@
 """Grouped rollouts over many task instances: ``collect_rollouts(episodes, policy, out_dir, group_size=G)``.
 
-Runs :func:`~asibench_env.rollouts.worker.run_rollout` for G rollouts of each episode (task, level,
-seed), ``concurrency`` at a time on worker threads (or on any ``concurrent.futures.Executor`` given),
-and ends each group once all its rollouts have finished: its groups-table row and its episodes' group
+Plays G rollouts of each episode (task, level, seed) with :func:`~asibench_env.rollouts.worker.play_rollout`,
+``concurrency`` at a time on worker threads (or on any ``concurrent.futures.Executor`` given, e.g. Ray's
+:class:`~asibench_env.runs.executors.RayFutures`). Every file is written here, on the driver; each group
+ends once all its rollouts have finished: its groups-table row and its episodes' group
 columns are written then. The run folder is a run's (``run_metadata.json``, ``results/``,
 ``batch_records/``, ``trajectories/``), and ``resume`` skips the rollouts whose result file says they
 finished, exactly as ``asibench-env run --resume`` does.
@@ -27,7 +28,7 @@ from asibench_env.rollouts.groups import GroupRecord, RolloutRecord, write_group
 from asibench_env.rollouts.policy import ChatPolicy, PolicyConfig
 from asibench_env.rollouts.spec import RolloutKey, RolloutSpec, plan_rollouts, rollout_key, row_key
 from asibench_env.rollouts.stats import DEFAULT_EPS
-from asibench_env.rollouts.worker import RolloutResult, run_rollout
+from asibench_env.rollouts.worker import RolloutProduct, RolloutResult, play_rollout, write_rollout
 from asibench_env.runs.batch import (
     drop_unfinished_trajectories,
     finished_results,
@@ -172,7 +173,21 @@ def collect_rollouts(
     pool = executor or ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="rollout")
     with progress:
         bar = progress.add_task("rollouts", total=len(todo), status="")
-        futures: dict[Future[RolloutResult], RolloutSpec] = {}
+        futures: dict[Future[RolloutProduct], RolloutSpec] = {}
+        written: set[RolloutKey] = set()
+
+        def write(spec: RolloutSpec, future: Future[RolloutProduct]) -> RolloutResult | None:
+            """Write a finished rollout's files here, on the driver; None for a second copy (never counted twice)."""
+            if spec.key in written:
+                logger.warning("dropping a second copy of rollout %s", spec)
+                return None
+            written.add(spec.key)
+            try:
+                return write_rollout(future.result(), out_dir)
+            except Exception as exc:  # noqa: BLE001 - an executor failure (a lost worker or node) ends this rollout
+                logger.error("rollout %s failed in its executor: %s", spec, exc)
+                return _lost(spec, exc)
+
         queue = list(reversed(todo))
         in_flight = max(1, concurrency)
 
@@ -181,7 +196,7 @@ def collect_rollouts(
                 spec = queue.pop()
                 futures[
                     pool.submit(
-                        run_rollout, spec, policy, out_dir, env_kwargs=options, run_id=run_id, max_retries=max_retries
+                        play_rollout, spec, policy, out_dir, env_kwargs=options, run_id=run_id, max_retries=max_retries
                     )
                 ] = spec
 
@@ -191,11 +206,10 @@ def collect_rollouts(
                 ready, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in ready:
                     spec = futures.pop(future)
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # noqa: BLE001 - an executor failure (a lost worker) ends this rollout
-                        logger.error("rollout %s failed in its executor: %s", spec, exc)
-                        result = _lost(spec, exc)
+                    written_result = write(spec, future)
+                    if written_result is None:
+                        continue
+                    result = written_result
                     if on_result:
                         on_result(result)
                     if not keep_transcripts:
@@ -224,7 +238,10 @@ def collect_rollouts(
             wait(list(futures))
             for future, spec in futures.items():
                 if future.done() and not future.cancelled() and future.exception() is None:
-                    result = future.result()
+                    late = write(spec, future)
+                    if late is None:
+                        continue
+                    result = late
                     outcome.results.append(result)
                     records[spec.group_id][spec.rollout_index] = _record(result)
         finally:

@@ -3,7 +3,9 @@
 Its inputs are plain picklable values (a :class:`RolloutSpec`, a :class:`PolicyConfig` or a module-level
 function, the env's keyword arguments, a folder), so threads, processes, asyncio or Ray can run it. It
 writes the rollout's trajectory (Parquet) and its result file into the run folder and returns a
-:class:`RolloutResult`. An infrastructure failure (sandbox, dropped policy connection after the SDK's own
+:class:`RolloutResult`. It is two halves: :func:`play_rollout` (runs anywhere, writes nothing, returns a
+picklable :class:`RolloutProduct`) and :func:`write_rollout` (the driver writes it), so a Ray cluster
+needs no shared filesystem. An infrastructure failure (sandbox, dropped policy connection after the SDK's own
 retries) re-runs the rollout up to ``max_retries`` times; after that it ends as ``infra_error``.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, SupportsFloat
@@ -24,11 +27,13 @@ from asibench_env.envs.episode import EpisodeResult
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.rollouts.policy import ChatPolicy, PolicyConfig, make_policy_agent
 from asibench_env.rollouts.spec import RolloutSpec
-from asibench_env.runs.executors.unit import harness_failure
-from asibench_env.runs.results import write_result
+from asibench_env.runs.collect import write_shipped_result
+from asibench_env.runs.executors.base import TrajectoryRows
+from asibench_env.runs.executors.unit import CapturingWriter, harness_failure, read_outputs
 from asibench_env.runs.runner import run_episode
 from asibench_env.tasks.registry import TaskRegistry, builtin_registry
 from asibench_env.trajectories import TrajectoryLogger
+from asibench_env.trajectories.writer import TrajectoryWriter
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +149,29 @@ def policy_name(policy: PolicyConfig | ChatPolicy) -> str:
     return f"callable:{getattr(policy, '__qualname__', type(policy).__name__)}"
 
 
-def run_rollout(
+@dataclass
+class RolloutProduct:
+    """What playing one rollout produced, carried back to the driver, which writes it (:func:`write_rollout`).
+
+    ``result.outputs_dir`` is None: the kept outputs travel as bytes in ``outputs``.
+    """
+
+    spec: RolloutSpec
+    result: EpisodeResult
+    attempt: int
+    agent_name: str
+    agent_config: dict[str, Any]
+    run_id: str | None
+    trajectories: list[TrajectoryRows] = field(default_factory=list)
+    outputs: dict[str, bytes] = field(default_factory=dict)
+    steps: list[RolloutStep] = field(default_factory=list)
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    episode_id: str | None = None
+    wall_time_s: float = 0.0
+
+
+def play_rollout(
     spec: RolloutSpec,
     policy: PolicyConfig | ChatPolicy,
     out_dir: str | Path,
@@ -152,12 +179,11 @@ def run_rollout(
     env_kwargs: dict[str, Any] | None = None,
     run_id: str | None = None,
     max_retries: int = 1,
-) -> RolloutResult:
-    """Play one rollout with ``policy`` and write its trajectory and result file under ``out_dir``.
+) -> RolloutProduct:
+    """Play one rollout with ``policy`` and capture (not write) its trajectory rows, result and kept outputs.
 
-    ``env_kwargs`` are :class:`~asibench_env.envs.task_env.AsiBenchEnv`'s keyword arguments (sandbox,
-    sandbox_options, max_steps, tasks_dir, instances_dir, ...). Never raises for agent or infrastructure
-    failures: they end the rollout as ``agent_error`` or (after ``max_retries`` re-runs) ``infra_error``.
+    Runs on any machine: ``out_dir`` is only named. An infrastructure failure re-runs the rollout up to
+    ``max_retries`` times (the rows of every attempt are kept, as a local run logs them). Never raises.
     """
     out_dir = Path(out_dir)
     options = dict(env_kwargs or {})
@@ -172,15 +198,18 @@ def run_rollout(
     started = time.monotonic()
     attempt = 0
     result: EpisodeResult | None = None
+    rows: list[TrajectoryRows] = []
     steps: list[RolloutStep] = []
     turns: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     episode_id: str | None = None
     for attempt in range(1, max_retries + 2):
         steps, turns, messages, episode_id = [], [], [], None
+        writer = CapturingWriter(out_dir, run_id or "")
         try:
             base = AsiBenchEnv(spec.task_id, level=spec.level, registry=registry, **options)
             logged = TrajectoryLogger(base, out_dir, run_id=run_id, agent=name, model=model, agent_config=agent_config)
+            logged.writer = writer
             logged.episode_fields = {
                 "group_id": spec.group_id,
                 "rollout_index": spec.rollout_index,
@@ -194,23 +223,49 @@ def run_rollout(
         except Exception as exc:  # noqa: BLE001 - a harness failure ends this rollout, not its group or the run
             logger.exception("harness failure on rollout %s", spec)
             result = harness_failure(spec.episode, registry, f"harness failure: {type(exc).__name__}: {exc}")
+        rows.extend(writer.captured)
         if result.status != "infra_error" or attempt > max_retries:
             break
         logger.warning("infra error on %s (attempt %d), retrying: %s", spec, attempt, result.error)
     assert result is not None
+    return RolloutProduct(
+        spec=spec,
+        result=result.model_copy(update={"outputs_dir": None}),
+        attempt=attempt,
+        agent_name=name,
+        agent_config=agent_config,
+        run_id=run_id,
+        trajectories=rows,
+        outputs=read_outputs(result),
+        steps=steps,
+        turns=turns,
+        messages=messages,
+        episode_id=episode_id,
+        wall_time_s=time.monotonic() - started,
+    )
+
+
+def write_rollout(product: RolloutProduct, out_dir: str | Path) -> RolloutResult:
+    """Write a played rollout into ``out_dir`` (on the driver): trajectory rows, kept outputs, result file."""
+    out_dir = Path(out_dir)
+    spec, result = product.spec, product.result
+    trajectories = TrajectoryWriter(out_dir, product.run_id or "")
+    for rows in product.trajectories:
+        trajectories.write_episode(rows.steps, rows.episode)
     rollout = {
         "group_id": spec.group_id,
         "rollout_index": spec.rollout_index,
         "group_size": spec.group_size,
-        "episode_id": episode_id,
+        "episode_id": product.episode_id,
         "reward": None if result.final_score is None else result.final_score / 100.0,
     }
-    path = write_result(
-        out_dir / "results",
+    path = write_shipped_result(
+        out_dir,
         result,
-        name,
-        attempt=attempt,
-        agent_config=agent_config,
+        product.outputs,
+        product.agent_name,
+        attempt=product.attempt,
+        agent_config=product.agent_config,
         suffix=spec.suffix,
         extra={"rollout": rollout},
     )
@@ -228,14 +283,34 @@ def run_rollout(
         final_score=final_score,
         reward=None if final_score is None else final_score / 100.0,
         error=written.get("error", result.error),
-        attempts=attempt,
-        episode_id=episode_id,
+        attempts=product.attempt,
+        episode_id=product.episode_id,
         score_results=result.score_results,
         gate_results=result.gate_results,
-        messages=messages,
-        steps=steps,
-        turns=turns,
-        wall_time_s=time.monotonic() - started,
+        messages=product.messages,
+        steps=product.steps,
+        turns=product.turns,
+        wall_time_s=product.wall_time_s,
         sandbox=result.sandbox,
         result_path=str(path),
     )
+
+
+def run_rollout(
+    spec: RolloutSpec,
+    policy: PolicyConfig | ChatPolicy,
+    out_dir: str | Path,
+    *,
+    env_kwargs: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    max_retries: int = 1,
+) -> RolloutResult:
+    """Play one rollout with ``policy`` and write its trajectory and result file under ``out_dir``.
+
+    ``env_kwargs`` are :class:`~asibench_env.envs.task_env.AsiBenchEnv`'s keyword arguments (sandbox,
+    sandbox_options, max_steps, tasks_dir, instances_dir, ...). Never raises for agent or infrastructure
+    failures: they end the rollout as ``agent_error`` or (after ``max_retries`` re-runs) ``infra_error``.
+    :func:`play_rollout` then :func:`write_rollout`, in this process.
+    """
+    product = play_rollout(spec, policy, out_dir, env_kwargs=env_kwargs, run_id=run_id, max_retries=max_retries)
+    return write_rollout(product, out_dir)

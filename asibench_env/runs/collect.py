@@ -71,21 +71,44 @@ class RecordWriter:
             logger.warning("dropping a second record of %s (from %s): the episode is already written", key, record.node)
             return False
         self.committed.add(key)
-        results_dir = self.out_dir / "results"
-        results_dir.mkdir(parents=True, exist_ok=True)
         result = record.result
-        if record.outputs:
-            with tempfile.TemporaryDirectory(prefix=".incoming-", dir=self.out_dir) as tmp:
-                _unpack(Path(tmp), record.outputs)
-                local = result.model_copy(update={"outputs_dir": tmp})
-                write_result(
-                    results_dir, local, record.agent_name, attempt=record.attempt, agent_config=self.agent_config
-                )
-        else:
-            write_result(results_dir, result, record.agent_name, attempt=record.attempt, agent_config=self.agent_config)
+        write_shipped_result(
+            self.out_dir,
+            result,
+            record.outputs,
+            record.agent_name,
+            attempt=record.attempt,
+            agent_config=self.agent_config,
+        )
         if self.on_result:
             self.on_result(result)
         return True
+
+
+def write_shipped_result(
+    out_dir: Path,
+    result: EpisodeResult,
+    outputs: dict[str, bytes],
+    agent_name: str,
+    *,
+    attempt: int = 1,
+    agent_config: dict[str, Any] | None = None,
+    suffix: str = "",
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a result that came back from a worker, with its shipped ``outputs``, into ``out_dir/results``.
+
+    The outputs are unpacked into a scratch folder of ``out_dir`` and kept from there as a local
+    episode's would be (sizes and hashes checked). Returns the result file's path.
+    """
+    results_dir = Path(out_dir) / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"attempt": attempt, "agent_config": agent_config, "suffix": suffix, "extra": extra}
+    if not outputs:
+        return write_result(results_dir, result, agent_name, **options)
+    with tempfile.TemporaryDirectory(prefix=".incoming-", dir=out_dir) as tmp:
+        _unpack(Path(tmp), outputs)
+        return write_result(results_dir, result.model_copy(update={"outputs_dir": tmp}), agent_name, **options)
 
 
 def _unpack(folder: Path, outputs: dict[str, bytes]) -> None:

@@ -5,7 +5,7 @@ records back to the batch driver, which alone writes the run folder.
 """
 
 from asibench_env.runs.executors.base import EpisodeJob, EpisodeRecord, Executor, TrajectoryRows
-from asibench_env.runs.executors.ray_cluster import DOCKER_RESOURCE, RayExecutor, RayUnavailableError
+from asibench_env.runs.executors.ray_cluster import DOCKER_RESOURCE, RayExecutor, RayFutures, RayUnavailableError
 from asibench_env.runs.executors.threads import ThreadExecutor
 from asibench_env.runs.executors.unit import run_attempt
 
@@ -15,6 +15,7 @@ __all__ = [
     "EpisodeRecord",
     "Executor",
     "RayExecutor",
+    "RayFutures",
     "RayUnavailableError",
     "ThreadExecutor",
     "TrajectoryRows",

@@ -16,6 +16,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable
+from concurrent import futures
 from dataclasses import replace
 from typing import Any
 
@@ -134,8 +135,16 @@ class RayExecutor(Executor):
 
     def start(self, job: EpisodeJob, on_generation: Callable[[GenerationStatus], None] | None = None) -> None:
         """Connect to (or start) Ray, check the cluster can run an episode, ship the job once."""
-        ray = self._ray = import_ray()
         docker = job.env_kwargs.get("sandbox") == "docker"
+        ray = self.connect(docker)
+        env_kwargs = {k: v for k, v in job.env_kwargs.items() if k != "instance_cache"}  # each node has its own
+        self._job = replace(job, env_kwargs=env_kwargs)
+        self._job_ref = ray.put(self._job)
+        self._remote = ray.remote(attempt_on_node).options(**self.task_options(docker))
+
+    def connect(self, docker: bool) -> Any:
+        """Connect to (or start) Ray and check the cluster can run one unit of work; returns ``ray``."""
+        ray = self._ray = import_ray()
         if not ray.is_initialized():
             if self.address is not None:
                 check_reachable(self.address)
@@ -154,17 +163,25 @@ class RayExecutor(Executor):
                 ) from exc
             self._owns_ray = True
         self._check_resources(ray.cluster_resources(), docker)
-        env_kwargs = {k: v for k, v in job.env_kwargs.items() if k != "instance_cache"}  # each node has its own
-        self._job = replace(job, env_kwargs=env_kwargs)
-        self._job_ref = ray.put(self._job)
-        resources = {DOCKER_RESOURCE: 1} if docker else {}
-        self._remote = ray.remote(attempt_on_node).options(
-            num_cpus=self.num_cpus,
-            memory=self.memory_bytes,
-            resources=resources,
-            max_retries=self.node_retries,
-            retry_exceptions=False,  # the unit never raises; only lost workers and nodes are retried by Ray
-        )
+        return ray
+
+    def task_options(self, docker: bool) -> dict[str, Any]:
+        """The Ray task options of one unit of work: declared resources and node-loss re-runs."""
+        return {
+            "num_cpus": self.num_cpus,
+            "memory": self.memory_bytes,
+            "resources": {DOCKER_RESOURCE: 1} if docker else {},
+            "max_retries": self.node_retries,
+            "retry_exceptions": False,  # the units never raise; only lost workers and nodes are re-run by Ray
+        }
+
+    def futures(self, docker: bool) -> RayFutures:
+        """A ``concurrent.futures.Executor`` running functions as Ray tasks with this executor's resources.
+
+        For work other than run's episodes (grouped rollouts); closing it closes this executor.
+        """
+        ray = self.connect(docker)
+        return RayFutures(ray, self.task_options(docker), self.close)
 
     def _check_resources(self, total: dict[str, float], docker: bool) -> None:
         if docker and total.get(DOCKER_RESOURCE, 0) < 1:
@@ -242,3 +259,40 @@ class RayExecutor(Executor):
         if self._owns_ray and self._ray is not None and self._ray.is_initialized():
             self._ray.shutdown()
         self._owns_ray = False
+
+
+class RayFutures(futures.Executor):
+    """``submit(fn, *args)`` runs module-level ``fn`` as a Ray task with ``options``; its future is Ray's.
+
+    A task Ray lost for good (after its re-runs on other nodes) raises from ``future.result()``; the
+    caller turns that into an infra_error. ``fn`` must never raise for its own failures.
+    """
+
+    def __init__(self, ray: Any, options: dict[str, Any], on_shutdown: Callable[[], None]):
+        self._ray = ray
+        self._options = options
+        self._on_shutdown = on_shutdown
+        self._remotes: dict[Callable[..., Any], Any] = {}
+        self._refs: dict[futures.Future[Any], Any] = {}
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> futures.Future[Any]:
+        """Start ``fn(*args, **kwargs)`` as a Ray task (queued by Ray until a node has the resources)."""
+        remote = self._remotes.get(fn)
+        if remote is None:
+            remote = self._remotes[fn] = self._ray.remote(fn).options(**self._options)
+        ref = remote.remote(*args, **kwargs)
+        future: futures.Future[Any] = ref.future()
+        self._refs[future] = ref
+        future.add_done_callback(lambda done: self._refs.pop(done, None))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Cancel the tasks not finished when ``cancel_futures``, then release Ray (idempotent)."""
+        if cancel_futures:
+            for ref in list(self._refs.values()):
+                try:
+                    self._ray.cancel(ref, force=True)
+                except Exception:  # noqa: BLE001 - a task that just finished cannot be cancelled
+                    logger.debug("could not cancel %s", ref)
+        self._refs.clear()
+        self._on_shutdown()
