@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 HEADER_MAX_BYTES = 64 * 1024 * 1024
 CHUNK_BYTES = 1 << 20
+SEND_TIMEOUT_S = 60.0
+"""How long a send may wait for the container to read its input."""
 
 
 class ChannelClosed(SandboxError):
@@ -55,19 +57,9 @@ class SupervisorChannel:
     async def send_async(self, header: dict[str, Any], payload: bytes | Iterable[bytes] = b"") -> None:
         """:meth:`send` on the event loop (waits for the socket to drain without a thread)."""
         view = memoryview(self._encode(header, payload))
-        deadline = time.monotonic() + 60
-        while view:
-            try:
-                sent = self.sock.send(view)
-            except BlockingIOError:
-                sent = 0
-            except OSError as exc:
-                raise ChannelClosed(f"the sandbox container is gone ({exc})") from exc
-            view = view[sent:]
-            if view:
-                if time.monotonic() > deadline:
-                    raise ChannelTimeout("the sandbox container stopped reading its input")
-                await wait_writable(self.sock.fileno(), 1.0)
+        deadline = time.monotonic() + SEND_TIMEOUT_S
+        while view := self._send_some(view, deadline):
+            await wait_writable(self.sock.fileno(), 1.0)
 
     @staticmethod
     def _encode(header: dict[str, Any], payload: bytes | Iterable[bytes]) -> bytes:
@@ -84,19 +76,22 @@ class SupervisorChannel:
 
     def _sendall(self, data: bytes) -> None:
         view = memoryview(data)
-        deadline = time.monotonic() + 60
-        while view:
-            try:
-                sent = self.sock.send(view)
-            except BlockingIOError:
-                sent = 0
-            except OSError as exc:
-                raise ChannelClosed(f"the sandbox container is gone ({exc})") from exc
-            view = view[sent:]
-            if view:
-                if time.monotonic() > deadline:
-                    raise ChannelTimeout("the sandbox container stopped reading its input")
-                wait_fd(self.sock.fileno(), 1.0, write=True)
+        deadline = time.monotonic() + SEND_TIMEOUT_S
+        while view := self._send_some(view, deadline):
+            wait_fd(self.sock.fileno(), 1.0, write=True)
+
+    def _send_some(self, view: memoryview, deadline: float) -> memoryview:
+        """Send what the socket takes now; return the rest (empty when all is sent)."""
+        try:
+            sent = self.sock.send(view)
+        except BlockingIOError:
+            sent = 0
+        except OSError as exc:
+            raise ChannelClosed(f"the sandbox container is gone ({exc})") from exc
+        rest = view[sent:]
+        if rest and time.monotonic() > deadline:
+            raise ChannelTimeout("the sandbox container stopped reading its input")
+        return rest
 
     # ------------------------------------------------------------------ receiving
     def _fill(self, deadline: float) -> None:
