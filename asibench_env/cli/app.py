@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import inspect
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 import typer
 
+from asibench_env.cli import exit_codes
 from asibench_env.cli.docker import image_app, sandbox_app
 from asibench_env.cli.instances import instances_app
 from asibench_env.cli.leaderboard import leaderboard
@@ -26,8 +29,8 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-app.command()(run)
-app.command()(rollouts)
+app.command(epilog=exit_codes.EPILOG)(run)
+app.command(epilog=exit_codes.EPILOG)(rollouts)
 app.command()(report)
 app.command()(score)
 app.command()(leaderboard)
@@ -68,9 +71,25 @@ def one_line_error(exc: typer.TyperException) -> str:
     return f"{where}: error: {message}"
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM as Ctrl-C: the first stops submitting and finishes running episodes, a second abandons them."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """The console entry point: usage errors print one line and exit 2; Ctrl-C exits 130."""
+    """The console entry point: usage errors print one line and exit 2; Ctrl-C and SIGTERM exit 130."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
+    try:
+        code = _run_app(argv)
+    finally:
+        if on_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+    sys.exit(code)
+
+
+def _run_app(argv: Sequence[str] | None) -> int:
     try:
         code = app(args=list(argv) if argv is not None else None, prog_name="asibench-env", standalone_mode=False)
     except typer.TyperException as exc:
@@ -79,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             show()
         else:
             print(one_line_error(exc), file=sys.stderr)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except typer.Abort:
         print("asibench-env: interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
+        return exit_codes.INTERRUPTED
+    return code if isinstance(code, int) else 0

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from asibench_env.agents.api_errors import MissingAPIKeyError
 from asibench_env.agents.settings import validation_message
+from asibench_env.cli import exit_codes
 from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
 from asibench_env.cli.run_setup import (
     ExecutorOpt,
@@ -219,7 +220,9 @@ def rollouts(
             pool.shutdown(wait=True, cancel_futures=True)
     print_groups(console, outcome, out)
     if outcome.interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(exit_codes.INTERRUPTED)
+    if any(g.infra_errors for g in outcome.groups):
+        raise typer.Exit(exit_codes.INFRA_ERROR)
 
 
 def groups_table(groups: list[GroupRecord]) -> Table:

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from asibench_env.agents.base import Describable
 from asibench_env.agents.registry import plugin_agents, registered_agents
+from asibench_env.cli import exit_codes
 from asibench_env.cli.common import (
     InstancesDirOpt,
     JudgeApiKeyEnvOpt,
@@ -207,4 +208,6 @@ def run(
         raise ray_error(exc, ray_address) from exc
     print_outcome(console, outcome, out, planned=len(specs), unrunnable=run_plan.unrunnable)
     if outcome.interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(exit_codes.INTERRUPTED)
+    if any(r.status == "infra_error" for r in outcome.results):
+        raise typer.Exit(exit_codes.INFRA_ERROR)

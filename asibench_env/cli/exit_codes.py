@@ -1,0 +1,18 @@
+"""The exit codes of ``asibench-env run`` and ``asibench-env rollouts`` (one place, documented in their help)."""
+
+from __future__ import annotations
+
+OK = 0
+"""Every planned episode was scored or produced (an ``agent_error`` is a finished episode: the agent's failure)."""
+USAGE = 2
+"""Bad command line or input (a one-line error says what to change)."""
+INFRA_ERROR = 3
+"""At least one episode still ended in ``infra_error`` after its retries; ``--resume`` re-runs those."""
+INTERRUPTED = 130
+"""Stopped by Ctrl-C or SIGTERM (running episodes were finished first); ``--resume`` continues the run."""
+
+EPILOG = (
+    f"Exit codes: {OK} every planned episode scored or produced (an agent_error counts as finished); "
+    f"{INFRA_ERROR} some episode ended in an infrastructure error after its retries (--resume re-runs it); "
+    f"{USAGE} usage error; {INTERRUPTED} interrupted by Ctrl-C or SIGTERM (--resume continues)."
+)
