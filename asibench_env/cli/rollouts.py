@@ -119,7 +119,11 @@ def rollouts(
     max_wall_time: Annotated[float | None, _opt("Wall-time budget per rollout, in seconds. (default 3600)")] = None,
     param_mode: Annotated[str, typer.Option(help="'default' parameters or 'random' draws per seed.")] = "default",
     allow_mixed: Annotated[
-        bool, typer.Option("--allow-mixed", help="Resume a run written by another version.")
+        bool,
+        typer.Option(
+            "--allow-mixed",
+            help="Resume a run written by another version, or with another agent, model, endpoint or sandbox.",
+        ),
     ] = False,
     tasks_dir: TasksDirOpt = None,
     instances_dir: InstancesDirOpt = None,

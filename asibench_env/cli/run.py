@@ -105,7 +105,11 @@ def run(
         int, typer.Option(help="Retries of an episode that ends in an infrastructure error.", min=0)
     ] = 1,
     allow_mixed: Annotated[
-        bool, typer.Option("--allow-mixed", help="Resume a run written by another version.")
+        bool,
+        typer.Option(
+            "--allow-mixed",
+            help="Resume a run written by another version, or with another agent, model, endpoint or sandbox.",
+        ),
     ] = False,
     judge_base_url: JudgeBaseUrlOpt = None,
     judge_model: JudgeModelOpt = None,

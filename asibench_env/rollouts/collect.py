@@ -36,6 +36,7 @@ from asibench_env.runs.batch import (
     rebuild_batch_records,
     write_run_metadata,
 )
+from asibench_env.runs.metadata import run_identity
 from asibench_env.runs.runner import EpisodeSpec
 from asibench_env.tasks.registry import TaskRegistry, builtin_registry
 
@@ -127,10 +128,6 @@ def collect_rollouts(
     """
     out_dir = Path(out_dir)
     rollouts = plan_rollouts(episodes, group_size)
-    preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
-    done = _done_records(out_dir) if resume else {}
-    if resume:
-        drop_unfinished_trajectories(out_dir, set(done), key=row_key)
     options = dict(env_kwargs or {})
     if registry is None:
         tasks_dir, instances_dir = options.get("tasks_dir"), options.get("instances_dir")
@@ -141,9 +138,13 @@ def collect_rollouts(
     )
     agent_config = {**agent_config, "group_size": group_size}
     requested = options.get("sandbox", "local")
-    if not (out_dir / "run_metadata.json").exists():
-        write_run_metadata(out_dir, episodes, registry, [], requested, agent_config)
+    preflight(out_dir, resume=resume, allow_mixed=allow_mixed, identity=run_identity(agent_config, requested))
+    done = _done_records(out_dir) if resume else {}
+    if resume:
+        drop_unfinished_trajectories(out_dir, set(done), key=row_key)
     run_id = uuid.uuid4().hex[:12]
+    executor_name = type(executor).__name__ if executor is not None else None
+    write_run_metadata(out_dir, episodes, registry, [], requested, agent_config, session=run_id, executor=executor_name)
     todo = [r for r in rollouts if r.key not in done]
     outcome = RolloutOutcome(skipped=len(rollouts) - len(todo))
     records: dict[str, dict[int, RolloutRecord]] = defaultdict(dict)
@@ -252,7 +253,16 @@ def collect_rollouts(
             finish(group_id)
     outcome.groups = [finished_groups[g] for g in first]
     if outcome.results:
-        write_run_metadata(out_dir, episodes, registry, _isolation(outcome.results), requested, agent_config)
+        write_run_metadata(
+            out_dir,
+            episodes,
+            registry,
+            _isolation(outcome.results),
+            requested,
+            agent_config,
+            session=run_id,
+            executor=executor_name,
+        )
     rebuild_batch_records(out_dir)
     return outcome
 

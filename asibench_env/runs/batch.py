@@ -25,10 +25,14 @@ from asibench_env.rewards import JudgeSettings
 from asibench_env.runs.collect import RecordWriter, drive
 from asibench_env.runs.executors import EpisodeJob, Executor, ThreadExecutor
 from asibench_env.runs.metadata import (
+    MIXABLE,
     BaselineProvenance,
+    Invocation,
     PlannedEpisode,
     SandboxProvenance,
     collect_run_metadata,
+    load_run_metadata,
+    run_identity,
     save_run_metadata,
 )
 from asibench_env.runs.reports import summaries_from_results, write_batch_records
@@ -86,8 +90,12 @@ def finished_specs(out_dir: Path) -> set[SpecKey]:
     }
 
 
-def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
-    """Fail before the run starts when the output folder cannot take it."""
+def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool, identity: dict[str, str | None] | None = None) -> None:
+    """Fail before the run starts when the output folder cannot take it.
+
+    With ``resume``, the folder's earlier invocations must have been by this version and share ``identity``
+    (:func:`~asibench_env.runs.metadata.run_identity`: agent, model, endpoint, sandbox), unless ``allow_mixed``.
+    """
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +118,26 @@ def preflight(out_dir: Path, *, resume: bool, allow_mixed: bool) -> None:
                 f"{out_dir} was written by asibench-env {previous.get('framework_version')}, this is {__version__}; "
                 "pass --allow-mixed to add to it anyway, or choose another --out"
             )
+        if identity is not None:
+            _refuse_mixed(out_dir, identity)
+
+
+def _refuse_mixed(out_dir: Path, identity: dict[str, str | None]) -> None:
+    try:
+        previous = load_run_metadata(out_dir)
+    except (OSError, ValueError) as exc:
+        raise RunDirError(
+            f"cannot read {out_dir / 'run_metadata.json'}: {exc}; choose another --out, or pass --allow-mixed"
+        ) from exc
+    for invocation in previous.invocations if previous is not None else []:
+        before = run_identity(invocation.agent, invocation.sandbox.requested_mode)
+        for key, option in MIXABLE.items():
+            if before[key] != identity[key]:
+                raise RunDirError(
+                    f"{out_dir} holds a run with {key} {before[key]!r} ({option}), this invocation has "
+                    f"{identity[key]!r}; resuming would mix two runs: use another --out for a separate run, "
+                    "or pass --allow-mixed to add to it anyway"
+                )
 
 
 def _episode_row_key(row: dict[str, Any]) -> Hashable:
@@ -242,7 +270,9 @@ def run_batch(
     generated in the background (by the process's bounded prefetch pool); 0 turns it off.
     """
     out_dir = Path(out_dir)
-    preflight(out_dir, resume=resume, allow_mixed=allow_mixed)
+    requested = (env_kwargs or {}).get("sandbox", "local")
+    identity = run_identity(agent_config or {}, requested)
+    preflight(out_dir, resume=resume, allow_mixed=allow_mixed, identity=identity)
     run_id = uuid.uuid4().hex[:12]
     boards: list[_Board] = []
 
@@ -273,11 +303,21 @@ def run_batch(
         if isinstance(executor, ThreadExecutor) and depth:
             mode = job.env_kwargs.get("param_mode", "default")
             ahead = _Prefetch(todo, job.env_kwargs["instance_cache"], registry, mode, depth)
-        requested = (env_kwargs or {}).get("sandbox", "local")
         judge: JudgeSettings | None = (env_kwargs or {}).get("judge")
         judge_public = judge.public() if judge is not None else None
-        if not (out_dir / "run_metadata.json").exists():
-            write_run_metadata(out_dir, specs, registry, [], requested, agent_config, judge_public, baseline)
+        executor_name = type(executor).__name__
+        write_run_metadata(
+            out_dir,
+            specs,
+            registry,
+            [],
+            requested,
+            agent_config,
+            judge_public,
+            baseline,
+            session=run_id,
+            executor=executor_name,
+        )
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -297,7 +337,18 @@ def run_batch(
         executor.close()
     outcome = board.outcome
     if outcome.results:
-        write_run_metadata(out_dir, specs, registry, outcome.results, requested, agent_config, judge_public, baseline)
+        write_run_metadata(
+            out_dir,
+            specs,
+            registry,
+            outcome.results,
+            requested,
+            agent_config,
+            judge_public,
+            baseline,
+            session=run_id,
+            executor=executor_name,
+        )
     rebuild_batch_records(out_dir)
     return outcome
 
@@ -316,8 +367,15 @@ def write_run_metadata(
     agent_config: dict[str, Any] | None,
     judge: dict[str, Any] | None = None,
     baseline: BaselineProvenance | None = None,
+    *,
+    session: str | None = None,
+    executor: str | None = None,
 ) -> None:
-    """Write ``run_metadata.json`` for the planned ``specs``, with the isolation the first ``results`` got."""
+    """Write ``run_metadata.json`` for the planned ``specs``, with the isolation the first ``results`` got.
+
+    The folder's earlier invocations are kept in ``invocations``; this one (``session``, the run id) is
+    appended, or replaced when it is already the last one.
+    """
     isolation = next((r.sandbox for r in results if r.sandbox), {})
     sandbox = SandboxProvenance(
         requested_mode=requested,
@@ -330,17 +388,33 @@ def write_run_metadata(
     task_versions = {t: registry.get(t).version for t in task_ids}
     task_hashes = {t: task_sha256(registry.get(t)) for t in task_ids}
     planned = [PlannedEpisode(task_id=s.task_id, level=s.level, seed=s.seed, instance_id=s.instance_id) for s in specs]
-    save_run_metadata(
-        out_dir,
-        collect_run_metadata(
-            agent=agent_config or {},
-            task_versions=task_versions,
-            sandbox=sandbox,
-            levels=sorted({s.level for s in specs}),
-            seeds=sorted({s.seed for s in specs if s.seed is not None}),
-            judge=judge,
-            task_hashes=task_hashes,
-            planned=planned,
-            baseline=baseline,
-        ),
+    metadata = collect_run_metadata(
+        agent=agent_config or {},
+        task_versions=task_versions,
+        sandbox=sandbox,
+        levels=sorted({s.level for s in specs}),
+        seeds=sorted({s.seed for s in specs if s.seed is not None}),
+        judge=judge,
+        task_hashes=task_hashes,
+        planned=planned,
+        baseline=baseline,
     )
+    try:
+        previous = load_run_metadata(out_dir)
+    except (OSError, ValueError):
+        logger.warning("replacing unreadable %s", Path(out_dir) / "run_metadata.json")
+        previous = None
+    earlier = list(previous.invocations) if previous is not None else []
+    if earlier and session is not None and earlier[-1].session == session:
+        earlier.pop()
+    this = Invocation(
+        timestamp=metadata.timestamp,
+        framework_version=metadata.framework_version,
+        agent=agent_config or {},
+        sandbox=sandbox,
+        executor=executor,
+        session=session,
+        planned=planned,
+    )
+    metadata.invocations = [*earlier, this]
+    save_run_metadata(out_dir, metadata)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from asibench_env._version import __version__
 from asibench_env.atomic import write_json_atomic
@@ -53,8 +54,41 @@ class PlannedEpisode(BaseModel):
     instance_id: str | None = None
 
 
+class Invocation(BaseModel):
+    """One ``run``/``rollouts`` invocation that wrote into the run folder (a resume adds one; none is overwritten)."""
+
+    timestamp: str
+    framework_version: str
+    agent: dict[str, Any]
+    """The agent's public settings (never an API key)."""
+    sandbox: SandboxProvenance
+    executor: str | None = None
+    """Where the episodes ran (the executor's class name), when known."""
+    session: str | None = None
+    """The invocation's run id (the ``run_id`` of its result files), when known."""
+    planned: list[PlannedEpisode] = Field(default_factory=list)
+
+
+MIXABLE = {"agent": "--agent", "model": "--model", "endpoint": "--base-url", "sandbox": "--sandbox"}
+"""The settings a resumed run must share with the folder's earlier invocations (unless ``--allow-mixed``)."""
+
+
+def run_identity(agent: dict[str, Any], sandbox: str | None) -> dict[str, str | None]:
+    """The settings that make a run one run: agent, model, endpoint (base URL) and sandbox backend."""
+    name = agent.get("name", agent.get("agent"))
+    return {
+        "agent": None if name is None else str(name),
+        "model": None if agent.get("model") is None else str(agent["model"]),
+        "endpoint": None if agent.get("base_url") is None else str(agent["base_url"]),
+        "sandbox": sandbox,
+    }
+
+
 class RunMetadata(BaseModel):
-    """The run_metadata.json document."""
+    """The run_metadata.json document: the latest invocation's view at the top, every invocation in ``invocations``.
+
+    A document written before ``invocations`` existed is read as one invocation (its top-level fields).
+    """
 
     framework: str = "asibench-env"
     framework_version: str = __version__
@@ -77,6 +111,30 @@ class RunMetadata(BaseModel):
     """Every episode the run planned (what a leaderboard counts coverage against)."""
     baseline: BaselineProvenance | None = None
     """The baseline file the run was started from, when it was (``--config``)."""
+    invocations: list[Invocation] = Field(default_factory=list)
+    """Every invocation that wrote into the folder, oldest first."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade_single_invocation(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "invocations" not in data and "timestamp" in data:
+            first = {
+                "timestamp": data["timestamp"],
+                "framework_version": data.get("framework_version", "unknown"),
+                "agent": data.get("agent", {}),
+                "sandbox": data.get("sandbox", {"requested_mode": "local"}),
+                "planned": data.get("planned", []),
+            }
+            data = {**data, "invocations": [first]}
+        return data
+
+
+def load_run_metadata(out_dir: Path) -> RunMetadata | None:
+    """``out_dir/run_metadata.json`` (either form), or None when there is none; raises ``OSError``/``ValueError``."""
+    path = Path(out_dir) / "run_metadata.json"
+    if not path.exists():
+        return None
+    return RunMetadata.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _git(*args: str) -> str | None:
