@@ -13,6 +13,7 @@ import pytest
 from helpers import CLI, cli_env
 
 from asibench_env.cli import exit_codes
+from asibench_env.trajectories import load
 
 
 def _run_args(tasks_dir: Path, out: Path, *extra: str) -> list[str]:
@@ -93,3 +94,65 @@ def test_sigterm_stops_like_ctrl_c_and_resume_completes(tmp_path: Path, fixture_
     assert again.returncode == 0, again.stderr
     docs = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
     assert len(docs) == 6 and all(d["episode_status"] == "scored" for d in docs)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 210 MiB tmpfs (just above the run's free-space floor), unmounted afterwards."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=210m", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    filler = folder / "filler.bin"
+    chunk = b"\0" * 2**20
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(chunk)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+@pytest.mark.slow
+def test_a_full_out_disk_stops_the_run_cleanly_and_resume_completes(
+    tmp_path: Path, fixture_tasks_dir: Path, small_disk: Path
+):
+    out = small_disk / "run"
+    proc = subprocess.Popen(
+        _run_args(fixture_tasks_dir, out),
+        env=cli_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list((out / "results").glob("*.json")):
+        time.sleep(0.05)
+    filler = _fill(small_disk)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == exit_codes.WRITE_FAILED == 4, stderr
+    message = " ".join(stderr.split())
+    assert "cannot write" in message and "No space left on device" in message and "--resume" in message
+    assert "Traceback" not in stderr
+    assert 1 <= len(list((out / "results").glob("*.json"))) < 6
+
+    filler.unlink()
+    again = subprocess.run(
+        _run_args(fixture_tasks_dir, out, "--resume"),
+        env=cli_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stderr
+    docs = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    assert len(docs) == 6 and all(d["episode_status"] == "scored" for d in docs)
+    assert load(out, "episodes").count_rows() == 6

@@ -36,6 +36,7 @@ from asibench_env.cli.run_setup import (
 )
 from asibench_env.runs.baselines import baseline_provenance
 from asibench_env.runs.batch import RunDirError, run_batch
+from asibench_env.runs.collect import RunWriteError
 from asibench_env.runs.executors import RayUnavailableError
 
 console = Console()
@@ -208,6 +209,9 @@ def run(
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
+    except RunWriteError as exc:
+        typer.echo(f"asibench-env run: error: {exc}", err=True)
+        raise typer.Exit(exit_codes.WRITE_FAILED) from exc
     except RayUnavailableError as exc:
         raise ray_error(exc, ray_address) from exc
     print_outcome(console, outcome, out, planned=len(specs), unrunnable=run_plan.unrunnable)

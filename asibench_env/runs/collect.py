@@ -28,6 +28,20 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.2
 
 
+class RunWriteError(RuntimeError):
+    """Writing into the run folder failed (a full or broken ``--out`` disk); the run stopped cleanly."""
+
+    def __init__(self, error: OSError):
+        self.error = error
+        self.path = error.filename
+        where = f" {self.path}" if self.path else " into the run folder"
+        super().__init__(
+            f"cannot write{where}: {error.strerror or error}. The run stopped (no new episodes were started; "
+            "the episode being written is not counted as finished). Free space on that disk (or fix the folder), "
+            "then re-run the same command with --resume to finish the run."
+        )
+
+
 class Board(Protocol):
     """What the driver reports to: the stop flag, the retry count, each finished episode."""
 
@@ -70,7 +84,6 @@ class RecordWriter:
         if key in self.committed:
             logger.warning("dropping a second record of %s (from %s): the episode is already written", key, record.node)
             return False
-        self.committed.add(key)
         result = record.result
         write_shipped_result(
             self.out_dir,
@@ -80,6 +93,7 @@ class RecordWriter:
             attempt=record.attempt,
             agent_config=self.agent_config,
         )
+        self.committed.add(key)  # only once its result file is written: a failed write is not finished
         if self.on_result:
             self.on_result(result)
         return True
@@ -135,12 +149,24 @@ def drive(
 
     An ``infra_error`` attempt is retried up to ``max_retries`` times (its trajectory rows are kept, as
     they always were). Ctrl-C stops submitting and waits for the episodes in flight; a second Ctrl-C
-    abandons them (:meth:`Executor.cancel`) and propagates. ``on_submit`` is called as each episode is first
+    abandons them (:meth:`Executor.cancel`) and propagates. An ``OSError`` while writing stops the run the same
+    way (the episodes in flight finish; their writes are tried) and is raised as :class:`RunWriteError`.
+    ``on_submit`` is called as each episode is first
     submitted (the batch runner prefetches the instances of the episodes after it).
     """
     pending = deque(todo)
 
+    write_failures: list[OSError] = []
+
     def handle(record: EpisodeRecord) -> None:
+        try:
+            write(record)
+        except OSError as exc:
+            logger.warning("cannot write the record of %s: %s", record.spec, exc)
+            write_failures.append(exc)
+            board.stop.set()
+
+    def write(record: EpisodeRecord) -> None:
         if record.spec.key in writer.committed:
             logger.warning("dropping a second record of %s", record.spec.key)
             return
@@ -188,6 +214,8 @@ def drive(
             raise
     if failures:
         raise failures[0]
+    if write_failures:
+        raise RunWriteError(write_failures[0])
 
 
 def _join(thread: threading.Thread) -> None:
