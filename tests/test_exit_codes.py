@@ -37,6 +37,17 @@ def _run_args(tasks_dir: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
+def _start_until_first_result(tmp_path: Path, tasks_dir: Path, out: Path) -> subprocess.Popen:
+    """Start a run in a subprocess and return once its first result file is written."""
+    proc = subprocess.Popen(
+        _run_args(tasks_dir, out), env=cli_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not list((out / "results").glob("*.json")):
+        time.sleep(0.05)
+    return proc
+
+
 def test_help_documents_the_exit_codes(tmp_path: Path) -> None:
     for command in ("run", "rollouts"):
         proc = subprocess.run([*CLI, command, "--help"], env=cli_env(tmp_path), capture_output=True, text=True)
@@ -67,16 +78,7 @@ def test_a_run_whose_every_episode_is_an_infra_error_exits_3(tmp_path: Path, fix
 @pytest.mark.slow
 def test_sigterm_stops_like_ctrl_c_and_resume_completes(tmp_path: Path, fixture_tasks_dir: Path) -> None:
     out = tmp_path / "terminated"
-    proc = subprocess.Popen(
-        _run_args(fixture_tasks_dir, out),
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not list((out / "results").glob("*.json")):
-        time.sleep(0.05)
+    proc = _start_until_first_result(tmp_path, fixture_tasks_dir, out)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == exit_codes.INTERRUPTED == 130, stderr
@@ -126,16 +128,7 @@ def test_a_full_out_disk_stops_the_run_cleanly_and_resume_completes(
     tmp_path: Path, fixture_tasks_dir: Path, small_disk: Path
 ):
     out = small_disk / "run"
-    proc = subprocess.Popen(
-        _run_args(fixture_tasks_dir, out),
-        env=cli_env(tmp_path),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not list((out / "results").glob("*.json")):
-        time.sleep(0.05)
+    proc = _start_until_first_result(tmp_path, fixture_tasks_dir, out)
     filler = _fill(small_disk)
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == exit_codes.WRITE_FAILED == 4, stderr
