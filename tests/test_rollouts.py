@@ -38,7 +38,7 @@ from asibench_env.rollouts import (
 )
 from asibench_env.runs.reports import rebuild_from_parquet
 from asibench_env.runs.runner import EpisodeSpec
-from asibench_env.trajectories import EPISODES_SCHEMA, GROUPS_SCHEMA, STEPS_SCHEMA, load
+from asibench_env.trajectories import EPISODES_SCHEMA, GROUPS_SCHEMA, STEPS_SCHEMA, agent_messages, load
 
 TASK = "computer_science.queue_service_rates"
 ACTIONS = OracleAgent().solve_actions(TASK)
@@ -184,7 +184,7 @@ def test_a_python_callable_policy_plays_one_rollout(tmp_path: Path):
     assert doc["rollout"]["group_id"] == spec.group_id and doc["rollout"]["episode_id"] == result.episode_id
     steps = load(tmp_path).to_table().to_pylist()
     assert steps[0]["prompt_token_ids"] == list(range(8)) and steps[0]["completion_token_ids"] == [11, 12, 0]
-    assert json.loads(steps[0]["model_messages_json"])[0]["role"] == "system"
+    assert json.loads(steps[0]["request_messages_json"])[0]["role"] == "system"
 
 
 def test_a_served_policy_rollout_asks_for_and_keeps_token_ids_and_logprobs(tmp_path: Path, api_key: None):
@@ -200,7 +200,7 @@ def test_a_served_policy_rollout_asks_for_and_keeps_token_ids_and_logprobs(tmp_p
     assert turn["completion_logprobs"] == pytest.approx([-0.125, -0.25, -0.375, -0.5, -0.625])
     steps = sorted(load(tmp_path).to_table().to_pylist(), key=lambda r: r["step_index"])
     assert [s["completion_token_ids"][1] for s in steps] == [0, 1, 2] and steps[0]["logprobs_json"] is None
-    conversation = [m for s in steps for m in json.loads(s["model_messages_json"])]
+    conversation = agent_messages(steps)
     assert [m["role"] for m in conversation] == [
         "system",
         "user",

@@ -25,6 +25,8 @@ class AnthropicAgent(ModelAgent):
     agent_name = "anthropic"
     default_api_key_env = "ANTHROPIC_API_KEY"
     settings_supported = frozenset({"temperature", "max_tokens"})
+    message_format = "anthropic_messages"
+    tool_format = "anthropic"
 
     def _connect(
         self, *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float
@@ -36,6 +38,18 @@ class AnthropicAgent(ModelAgent):
         self, *, temperature: float | None, seed: int | None, max_tokens: int | None, reasoning_effort: str | None
     ) -> dict[str, Any]:
         return {"temperature": temperature, "max_tokens": max_tokens or DEFAULT_MAX_TOKENS}
+
+    def _system_prompt(self) -> str:
+        return SYSTEM_PROMPT
+
+    def _conversation(self) -> list[dict[str, Any]]:
+        return self.messages
+
+    def _assistant_parts(self, message: dict[str, Any]) -> tuple[str | None, str | None]:
+        blocks = message["content"] if isinstance(message["content"], list) else []
+        text = "".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+        thinking = "".join(b.get("thinking", "") for b in blocks if b.get("type") == "thinking")
+        return text or None, thinking or None
 
     def _start(self, prompt: str) -> None:
         self.messages = [{"role": "user", "content": prompt}]
@@ -73,7 +87,7 @@ class AnthropicAgent(ModelAgent):
             sampling = {k: v for k, v in self.params.items() if k != "max_tokens"}
             response = self.client.messages.create(
                 model=self.model,
-                system=SYSTEM_PROMPT,
+                system=self._system_prompt(),
                 messages=self.messages,
                 tools=self.tool_definitions("anthropic"),
                 max_tokens=self.params["max_tokens"],

@@ -4,7 +4,9 @@ An agent needs only ``name``, ``reset``, ``act`` and ``end``. The runner also ch
 
 - :class:`ReportsUsage`: token and cost totals, copied into the episode's result;
 - :class:`ReportsTurns`: per-turn model metadata, written into the trajectory's step rows;
-- :class:`Describable`: request settings, written into run_metadata.json (never an API key).
+- :class:`Describable`: request settings, written into run_metadata.json (never an API key);
+- :class:`DescribesConversation`: the episode's system prompt and tools as sent, written into the
+  trajectory's episode row.
 """
 
 from __future__ import annotations
@@ -83,6 +85,14 @@ class Describable(Protocol):
         """JSON-able settings (model, base URL, sampling parameters); never an API key."""
 
 
+@runtime_checkable
+class DescribesConversation(Protocol):
+    """An agent that can say how it framed the episode's conversation (after ``reset``)."""
+
+    def conversation_setup(self) -> dict[str, Any]:
+        """``system_prompt``, ``tools`` (as sent), ``tool_format`` and ``message_format`` of this episode."""
+
+
 def is_async_agent(agent: object) -> bool:
     """Whether ``agent.act`` is a coroutine function (the agent needs a :class:`SyncAdapter`)."""
     return inspect.iscoroutinefunction(getattr(agent, "act", None))
@@ -156,6 +166,13 @@ class _ForwardsTurns:
         return self.agent.pop_turn()
 
 
+class _ForwardsConversation:
+    agent: Any
+
+    def conversation_setup(self) -> dict[str, Any]:
+        return self.agent.conversation_setup()
+
+
 class _ForwardsConfig:
     agent: Any
 
@@ -167,6 +184,7 @@ _FORWARDERS: tuple[tuple[type, type], ...] = (
     (ReportsUsage, _ForwardsUsage),
     (ReportsTurns, _ForwardsTurns),
     (Describable, _ForwardsConfig),
+    (DescribesConversation, _ForwardsConversation),
 )
 
 

@@ -7,6 +7,7 @@ is added, how the model is called, and how old tool outputs are shortened.
 from __future__ import annotations
 
 import abc
+import json
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
@@ -63,6 +64,10 @@ class ModelAgent(abc.ABC):
     """The environment variable read for the API key unless ``api_key_env`` names another."""
     settings_supported: ClassVar[frozenset[str]]
     """Optional request settings the API has (of seed, reasoning_effort, native_tools, temperature, max_tokens)."""
+    message_format: ClassVar[str]
+    """The wire format of :meth:`_conversation`'s messages: ``openai_chat``, ``anthropic_messages``, ...."""
+    tool_format: ClassVar[ToolFormat]
+    """The function-calling format the tools are sent in (see :func:`~asibench_env.envs.tools.convert_spec`)."""
 
     def __init__(
         self,
@@ -128,6 +133,9 @@ class ModelAgent(abc.ABC):
         self._awaiting: str | None = None
         self._started = False
         self._context_limit = self.budgets.context_chars
+        self._turns = 0  # model calls this episode: the next turn's id
+        self._logged = 0  # messages of the conversation already in a logged request or reply
+        self._rewritten = False  # an earlier message was changed (trimmed) since the last request
 
     @classmethod
     def from_settings(cls, settings: AgentSettings, *, registry: TaskRegistry | None = None) -> Self:
@@ -166,9 +174,27 @@ class ModelAgent(abc.ABC):
         }
 
     def pop_turn(self) -> dict[str, Any]:
-        """The last model call's metadata (model, tokens, cost, finish reason), cleared once returned."""
+        """The metadata of the step just chosen, cleared once returned.
+
+        Every step chosen from a model turn has ``turn_id`` and ``tool_call_id``; the first step of the
+        turn also has the model call's record: model, tokens, cost, finish reason, the request's new
+        messages, the assistant message, its text and reasoning.
+        """
         turn, self.last_turn = self.last_turn, {}
         return turn
+
+    def conversation_setup(self) -> dict[str, Any]:
+        """How this episode's conversation is framed: system prompt, tools as sent, and their formats."""
+        if self.native_tools:
+            tools, tool_format = self.tool_definitions(self.tool_format), str(self.tool_format)
+        else:
+            tools, tool_format = list(self.tools), "text"
+        return {
+            "system_prompt": self._system_prompt(),
+            "tools": tools,
+            "tool_format": tool_format,
+            "message_format": self.message_format,
+        }
 
     # --------------------------------------------------------------- provider construction
     @abc.abstractmethod
@@ -182,6 +208,18 @@ class ModelAgent(abc.ABC):
         """The request's sampling parameters in this API's names (None values are dropped)."""
 
     # --------------------------------------------------------------- provider hooks
+    @abc.abstractmethod
+    def _system_prompt(self) -> str:
+        """The system prompt (or instructions) every request of the episode carries."""
+
+    @abc.abstractmethod
+    def _conversation(self) -> list[dict[str, Any]]:
+        """The conversation as the next request sends it, in :attr:`message_format` (the live list)."""
+
+    @abc.abstractmethod
+    def _assistant_parts(self, message: dict[str, Any]) -> tuple[str | None, str | None]:
+        """The text and the reasoning of one assistant message of :meth:`_conversation` (None when absent)."""
+
     @abc.abstractmethod
     def _start(self, prompt: str) -> None:
         """Begin a conversation with the task prompt."""
@@ -227,6 +265,9 @@ class ModelAgent(abc.ABC):
         self.stop_reason = None
         self._started = False
         self._context_limit = self.budgets.context_chars
+        self._turns = 0
+        self._logged = 0
+        self._rewritten = False
         self._start(observation)
 
     def tool_definitions(self, fmt: ToolFormat) -> list[dict[str, Any]]:
@@ -264,6 +305,8 @@ class ModelAgent(abc.ABC):
                     self.stop_reason = "context window exceeded even after shortening old tool outputs"
                     return SUBMIT
         call = self._pending.popleft()
+        self.last_turn["turn_id"] = self._turns - 1
+        self.last_turn["tool_call_id"] = call.call_id
         if call.call_id is None:
             return call.text
         self._awaiting = call.call_id
@@ -276,7 +319,15 @@ class ModelAgent(abc.ABC):
 
     # --------------------------------------------------------------- shared machinery
     def _call_model(self) -> None:
+        conversation = self._conversation()
+        full = self._rewritten or self._logged > len(conversation)
+        delta = list(conversation if full else conversation[self._logged :])
+        sent = len(conversation)
         calls, finish_reason, turn = self._request()
+        replies = conversation[sent:]  # what the provider appended: the assistant message (or output items)
+        self._logged = len(conversation)
+        self._rewritten = False
+        turn_id, self._turns = self._turns, self._turns + 1
         self.usage = self.usage + turn
         cost = self.prices.cost(self.model, turn) if self.model in self.prices.models else None
         if cost is not None:
@@ -288,9 +339,26 @@ class ModelAgent(abc.ABC):
             "cached_tokens": turn.cached_tokens,
             "cost_usd": cost,
             "finish_reason": finish_reason,
+            "turn_id": turn_id,
+            "request_messages_json": _dumps(delta),
+            "request_full": full,
+            # One message in the chat formats; the Responses API's output items as a list.
+            "assistant_message_json": _dumps(replies if self.message_format == "openai_responses" else replies[0]),
+            **self._reply_text(replies),
             **self._turn_extras(),
         }
         self._pending.extend(calls)
+
+    def _reply_text(self, replies: list[dict[str, Any]]) -> dict[str, Any]:
+        texts, thoughts = [], []
+        for message in replies:
+            text, reasoning = self._assistant_parts(message)
+            texts += [text] if text else []
+            thoughts += [reasoning] if reasoning else []
+        return {
+            "assistant_text": "\n".join(texts) if texts else None,
+            "reasoning": "\n".join(thoughts) if thoughts else None,
+        }
 
     def _turn_extras(self) -> dict[str, Any]:
         """More step columns of the last model call (e.g. token ids and logprobs); none by default."""
@@ -313,5 +381,10 @@ class ModelAgent(abc.ABC):
                 continue
             kept = text[:200] + "\n" + TRIM_NOTE.format(chars=len(text) - 200) + "\n"
             self._replace_tool_output(handle, kept)
+            self._rewritten = True
             if self._conversation_chars() <= self._context_limit:
                 return
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

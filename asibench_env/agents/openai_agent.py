@@ -5,8 +5,8 @@ honouring Retry-After; when its tries run out the episode ends as ``infra_error`
 
 For training data the agent can also ask for token logprobs (``logprobs``, ``top_logprobs``) and, from
 vLLM, the token ids (``return_token_ids``: vLLM then adds ``prompt_token_ids`` to the response and
-``token_ids`` to each choice); it hands them, with the turn's new messages when ``record_messages``, to
-the runner through ``pop_turn`` and so into the trajectory's step rows.
+``token_ids`` to each choice); it hands them, with the turn's request messages and reply, to the runner
+through ``pop_turn`` and so into the trajectory's step rows.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class OpenAIChatAgent(ModelAgent):
     agent_name = "openai"
     default_api_key_env = "OPENAI_API_KEY"
     settings_supported = frozenset({"temperature", "seed", "max_tokens", "reasoning_effort", "native_tools"})
+    message_format = "openai_chat"
+    tool_format = "openai"
 
     def __init__(
         self,
@@ -41,7 +43,6 @@ class OpenAIChatAgent(ModelAgent):
         top_logprobs: int | None = None,
         return_token_ids: bool = False,
         extra_body: dict[str, Any] | None = None,
-        record_messages: bool = False,
         **settings: Any,
     ):
         """The settings of :class:`ModelAgent`, plus what a trainer's rollouts need.
@@ -49,7 +50,7 @@ class OpenAIChatAgent(ModelAgent):
         ``top_p`` is sent as is; ``logprobs`` asks for each completion token's logprob (``top_logprobs``:
         also that many alternatives, kept in ``logprobs_json``); ``return_token_ids`` asks vLLM for the
         prompt and completion token ids; ``extra_body`` is merged into every request body (server
-        extensions); ``record_messages`` puts each turn's new messages into ``model_messages_json``.
+        extensions).
         """
         if top_logprobs is not None and not logprobs:
             raise ValueError("top_logprobs needs logprobs=True")
@@ -58,9 +59,7 @@ class OpenAIChatAgent(ModelAgent):
         self.top_logprobs = top_logprobs
         self.return_token_ids = return_token_ids
         self.extra_body = dict(extra_body or {})
-        self.record_messages = record_messages
         self._extras: dict[str, Any] = {}
-        self._recorded = 0
         super().__init__(model, **settings)
 
     def _connect(self, *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float) -> openai.OpenAI:
@@ -89,10 +88,19 @@ class OpenAIChatAgent(ModelAgent):
             extra["extra_body"] = self.extra_body
         return {**super().config(), **extra}
 
+    def _system_prompt(self) -> str:
+        return SYSTEM_PROMPT if self.native_tools else text_protocol_prompt(self.tools)
+
+    def _conversation(self) -> list[dict[str, Any]]:
+        return self.messages
+
+    def _assistant_parts(self, message: dict[str, Any]) -> tuple[str | None, str | None]:
+        # Reasoning servers name it differently: DeepSeek and vLLM ``reasoning_content``, others ``reasoning``.
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        return message.get("content") or None, reasoning if isinstance(reasoning, str) else None
+
     def _start(self, prompt: str) -> None:
-        system = SYSTEM_PROMPT if self.native_tools else text_protocol_prompt(self.tools)
-        self.messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
-        self._recorded = 0
+        self.messages = [{"role": "system", "content": self._system_prompt()}, {"role": "user", "content": prompt}]
         self._extras = {}
 
     def _sampling(self) -> dict[str, Any]:
@@ -143,9 +151,6 @@ class OpenAIChatAgent(ModelAgent):
         message = choice.message
         self.messages.append(message.model_dump(exclude_none=True))
         self._extras = self._token_columns(response, choice)
-        if self.record_messages:
-            self._extras["model_messages_json"] = json.dumps(self.messages[self._recorded :], ensure_ascii=False)
-            self._recorded = len(self.messages)
         usage = response.usage
         turn = Usage(
             input_tokens=getattr(usage, "prompt_tokens", 0) or 0,

@@ -18,6 +18,8 @@ class OpenAIResponsesAgent(ModelAgent):
     agent_name = "openai-responses"
     default_api_key_env = "OPENAI_API_KEY"
     settings_supported = frozenset({"temperature", "max_tokens", "reasoning_effort"})
+    message_format = "openai_responses"
+    tool_format = "openai_responses"
 
     def _connect(self, *, api_key: str, base_url: str | None, max_retries: int, timeout_s: float) -> openai.OpenAI:
         self.items: list[dict[str, Any]] = []
@@ -31,6 +33,21 @@ class OpenAIResponsesAgent(ModelAgent):
             "max_output_tokens": max_tokens,
             "reasoning": {"effort": reasoning_effort} if reasoning_effort else None,
         }
+
+    def _system_prompt(self) -> str:
+        return SYSTEM_PROMPT
+
+    def _conversation(self) -> list[dict[str, Any]]:
+        return self.items
+
+    def _assistant_parts(self, message: dict[str, Any]) -> tuple[str | None, str | None]:
+        if message.get("type") == "message":
+            text = "".join(p.get("text", "") for p in message.get("content", []) if p.get("type") == "output_text")
+            return text or None, None
+        if message.get("type") == "reasoning":
+            summary = "".join(p.get("text", "") for p in message.get("summary", []) or [])
+            return None, summary or None
+        return None, None
 
     def _start(self, prompt: str) -> None:
         self.items = [{"role": "user", "content": prompt}]
@@ -57,7 +74,7 @@ class OpenAIResponsesAgent(ModelAgent):
         try:
             response = self.client.responses.create(
                 model=self.model,
-                instructions=SYSTEM_PROMPT,
+                instructions=self._system_prompt(),
                 input=self.items,
                 tools=self.tool_definitions("openai_responses"),
                 **self.params,

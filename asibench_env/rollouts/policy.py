@@ -87,7 +87,6 @@ def make_policy_agent(policy: PolicyConfig | ChatPolicy) -> OpenAIChatAgent:
         top_logprobs=policy.top_logprobs if policy.logprobs else None,
         return_token_ids=policy.return_token_ids,
         extra_body=policy.extra_body,
-        record_messages=True,
         temperature=policy.temperature,
         seed=policy.seed,
         max_tokens=policy.max_tokens,
@@ -111,7 +110,6 @@ class CallablePolicyAgent(OpenAIChatAgent):
 
     def __init__(self, function: ChatPolicy, *, model: str, **settings: Any):
         self.function = function
-        settings.setdefault("record_messages", True)
         settings.setdefault("require_price", False)
         super().__init__(model, api_key="unused", **settings)
 

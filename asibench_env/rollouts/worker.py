@@ -95,6 +95,10 @@ class _StepTap(gym.Wrapper):
         return observation, reward, terminated, truncated, info
 
 
+_MESSAGE_FIELDS = frozenset({"request_messages_json", "assistant_message_json"})
+"""Turn fields kept only in the Parquet steps (the result already holds the whole conversation)."""
+
+
 class _TurnTap:
     """Forwards to the policy agent and keeps every turn the runner pops."""
 
@@ -114,9 +118,12 @@ class _TurnTap:
 
     def pop_turn(self) -> dict[str, Any]:
         turn = self.agent.pop_turn()
-        if turn:
-            self.turns.append({k: v for k, v in turn.items() if k != "model_messages_json"})
+        if "model" in turn:  # the first step of a model turn carries the call's record
+            self.turns.append({k: v for k, v in turn.items() if k not in _MESSAGE_FIELDS})
         return turn
+
+    def conversation_setup(self) -> dict[str, Any]:
+        return self.agent.conversation_setup()
 
     @property
     def usage(self) -> Any:

@@ -10,7 +10,15 @@ from typing import cast
 
 import gymnasium as gym
 
-from asibench_env.agents.base import Agent, AsyncAgent, ReportsTurns, ReportsUsage, SyncAdapter, is_async_agent
+from asibench_env.agents.base import (
+    Agent,
+    AsyncAgent,
+    DescribesConversation,
+    ReportsTurns,
+    ReportsUsage,
+    SyncAdapter,
+    is_async_agent,
+)
 from asibench_env.envs.episode import EpisodeResult, EpisodeStatus
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.errors import InfraError
@@ -165,6 +173,8 @@ def run_episode(env: gym.Env, agent: Agent | AsyncAgent, spec: EpisodeSpec) -> E
     try:
         agent.reset(observation, info)
         logger_layer = _trajectory_logger(env)
+        if logger_layer is not None and isinstance(agent, DescribesConversation):
+            logger_layer.set_conversation(**agent.conversation_setup())
         while True:
             action = agent.act(observation, info)
             turn = agent.pop_turn() if isinstance(agent, ReportsTurns) else {}

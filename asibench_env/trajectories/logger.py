@@ -27,8 +27,19 @@ MODEL_FIELDS = (
     "prompt_token_ids",
     "completion_token_ids",
     "completion_logprobs",
+    "turn_id",
+    "tool_call_id",
+    "finish_reason",
+    "request_messages_json",
+    "request_full",
+    "assistant_message_json",
+    "assistant_text",
+    "reasoning",
 )
 """The step columns an agent may supply for a step (through :meth:`TrajectoryLogger.annotate`)."""
+
+CONVERSATION_FIELDS = ("system_prompt", "tools", "tool_format", "message_format")
+"""What :meth:`TrajectoryLogger.set_conversation` takes: how the agent framed the episode's conversation."""
 
 EPISODE_FIELDS = ("group_id", "rollout_index", "group_size")
 """The episode columns a caller may set for the episodes to come (:attr:`TrajectoryLogger.episode_fields`)."""
@@ -54,7 +65,9 @@ class TrajectoryLogger(gym.Wrapper):
     """Logs steps and episodes to ``out_dir/trajectories`` as Parquet, one file per finished episode.
 
     Only the current episode is held in memory. Agents that call models can attach the turn's
-    messages, token counts, cost, logprobs and token ids with :meth:`annotate` before each ``step``.
+    messages, token counts, cost, logprobs and token ids with :meth:`annotate` before each ``step``,
+    and the episode's system prompt and tools with :meth:`set_conversation` after ``reset``. The reset
+    observation (the task prompt) is recorded as the episode's ``prompt``.
     ``episode_fields`` (keys of :data:`EPISODE_FIELDS`, e.g. a rollout's group id) go into every
     episode row written from then on; ``last_episode_id`` is the id of the last episode written.
     """
@@ -80,6 +93,8 @@ class TrajectoryLogger(gym.Wrapper):
         self._steps: list[tuple] = []  # raw step records, serialised when the episode ends
         self._context: dict[str, Any] | None = None
         self._pending: dict[str, Any] = {}
+        self._conversation: dict[str, Any] = {}
+        self._prompt: str | None = None
         self.episode_fields: dict[str, Any] = {}
         self.last_episode_id: str | None = None
 
@@ -99,10 +114,32 @@ class TrajectoryLogger(gym.Wrapper):
             fields["logprobs_json"] = json.dumps(fields.pop("logprobs"), default=str)
         self._pending.update(fields)
 
+    def set_conversation(
+        self,
+        *,
+        system_prompt: str | None = None,
+        tools: list[dict[str, Any]] | None = None,
+        tool_format: str | None = None,
+        message_format: str | None = None,
+    ) -> None:
+        """How the agent framed this episode's conversation: its system prompt, the tools as it sent them,
+        their format (``openai``, ``anthropic``, ``openai_responses``, ``json_schema``, ``text``) and the
+        messages' format (``openai_chat``, ``anthropic_messages``, ``openai_responses``).
+
+        Call after ``reset``; without it the episode row has the env's tools (``json_schema``) and no
+        system prompt.
+        """
+        self._conversation = {
+            "system_prompt": system_prompt,
+            "tools_json": json.dumps(tools, ensure_ascii=False) if tools is not None else None,
+            "tool_format": tool_format,
+            "message_format": message_format,
+        }
+
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """Reset the wrapped env and start recording a new episode (a new ``episode_id``)."""
         observation, info = self.env.reset(**kwargs)
-        self._start_episode(info)
+        self._start_episode(observation, info)
         return observation, info
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -117,7 +154,7 @@ class TrajectoryLogger(gym.Wrapper):
     async def reset_async(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         """:meth:`reset` through the wrapped env's ``reset_async`` (found under any other wrappers)."""
         observation, info = await self.env.get_wrapper_attr("reset_async")(**kwargs)
-        self._start_episode(info)
+        self._start_episode(observation, info)
         return observation, info
 
     async def step_async(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
@@ -132,9 +169,17 @@ class TrajectoryLogger(gym.Wrapper):
             await asyncio.to_thread(self.record_result, ended)
         return outcome
 
-    def _start_episode(self, info: dict[str, Any]) -> None:
+    def _start_episode(self, observation: Any, info: dict[str, Any]) -> None:
         self._steps = []
         self._pending = {}
+        tools = info.get("tools")
+        self._conversation = {
+            "system_prompt": None,
+            "tools_json": json.dumps(tools, ensure_ascii=False) if tools is not None else None,
+            "tool_format": "json_schema" if tools is not None else None,
+            "message_format": None,
+        }
+        self._prompt = observation if isinstance(observation, str) else None
         self._context = {
             "run_id": self.run_id,
             "episode_id": uuid.uuid4().hex,
@@ -235,6 +280,8 @@ class TrajectoryLogger(gym.Wrapper):
             "artifacts": [a.model_dump() for a in result.artifacts],
             "finished_at": datetime.now(UTC),
             **{k: v for k, v in self.episode_fields.items() if k in EPISODE_FIELDS},
+            "prompt": self._prompt if self._context is not None else None,
+            **(self._conversation if self._context is not None else {}),
         }
         step_rows = self._step_rows(
             {k: context[k] for k in ("run_id", "episode_id", "task_id", "instance_id", "prompt_level", "seed")}
@@ -243,6 +290,8 @@ class TrajectoryLogger(gym.Wrapper):
         self.last_episode_id = context["episode_id"]
         self._steps = []
         self._context = None
+        self._conversation = {}
+        self._prompt = None
 
 
 def _total(steps: list[tuple], key: str) -> float | int | None:

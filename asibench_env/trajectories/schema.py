@@ -1,14 +1,16 @@
 """The trajectory tables: one row per step, per episode and per rollout group, with versioned pyarrow schemas.
 
 Version 2 added the token columns of the steps table, the group columns of the episodes table and the
-groups table; files of version 1 read with these schemas give the new columns as null.
+groups table. Version 3 added what rebuilds a conversation exactly: the episode's prompt, system prompt
+and tools (episodes), and per model turn its id, the request's new messages and the assistant's reply
+(steps). Files of an older version read with these schemas give the new columns as null.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PARTITION_COLUMNS = ("task_id", "prompt_level")
 
 _META = {b"asibench_env.schema_version": SCHEMA_VERSION.encode()}
@@ -47,6 +49,14 @@ STEPS_SCHEMA = pa.schema(
         pa.field("prompt_token_ids", pa.list_(pa.int32())),
         pa.field("completion_token_ids", pa.list_(pa.int32())),
         pa.field("completion_logprobs", pa.list_(pa.float32())),
+        pa.field("turn_id", pa.int32()),
+        pa.field("tool_call_id", pa.string()),
+        pa.field("finish_reason", pa.string()),
+        pa.field("request_messages_json", pa.string()),
+        pa.field("request_full", pa.bool_()),
+        pa.field("assistant_message_json", pa.string()),
+        pa.field("assistant_text", pa.string()),
+        pa.field("reasoning", pa.string()),
     ],
     metadata=_META,
 )
@@ -101,6 +111,11 @@ EPISODES_SCHEMA = pa.schema(
         pa.field("group_std", pa.float64()),
         pa.field("advantage", pa.float64()),
         pa.field("advantage_centered", pa.float64()),
+        pa.field("prompt", pa.string()),
+        pa.field("system_prompt", pa.string()),
+        pa.field("tools_json", pa.string()),
+        pa.field("tool_format", pa.string()),
+        pa.field("message_format", pa.string()),
     ],
     metadata=_META,
 )
