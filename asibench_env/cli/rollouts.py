@@ -29,6 +29,7 @@ from asibench_env.cli.run_setup import (
 )
 from asibench_env.rollouts import GroupRecord, PolicyConfig, RolloutOutcome, collect_rollouts, make_policy_agent
 from asibench_env.runs.batch import RunDirError
+from asibench_env.runs.collect import RunWriteError
 from asibench_env.runs.executors import RayExecutor, RayFutures, RayUnavailableError
 
 console = Console()
@@ -219,6 +220,9 @@ def rollouts(
         )
     except RunDirError as exc:
         raise typer.BadParameter(str(exc), param_hint="--out") from exc
+    except RunWriteError as exc:
+        typer.echo(f"asibench-env rollouts: error: {exc}", err=True)
+        raise typer.Exit(exit_codes.WRITE_FAILED) from exc
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -36,6 +36,7 @@ from asibench_env.runs.batch import (
     rebuild_batch_records,
     write_run_metadata,
 )
+from asibench_env.runs.collect import RunWriteError
 from asibench_env.runs.metadata import run_identity
 from asibench_env.runs.runner import EpisodeSpec
 from asibench_env.tasks.registry import TaskRegistry, builtin_registry
@@ -124,7 +125,10 @@ def collect_rollouts(
     ``registry`` is used for the run's metadata (task versions and hashes; default: the tasks of
     ``env_kwargs``' ``tasks_dir`` or the built-in ones). Raises
     :class:`~asibench_env.runs.batch.RunDirError` when the folder cannot take the run, ``ValueError``
-    for a group size below 1; rollouts' own failures never raise.
+    for a group size below 1, and :class:`~asibench_env.runs.collect.RunWriteError` when writing into
+    ``out_dir`` failed (e.g. a full disk): no new rollout was started after it, the rollouts in flight
+    were finished and their writes tried; ``resume=True`` completes the run. Rollouts' own failures
+    never raise.
     """
     out_dir = Path(out_dir)
     rollouts = plan_rollouts(episodes, group_size)
@@ -160,8 +164,14 @@ def collect_rollouts(
     tally = {"scored": 0.0, "reward": 0.0, "errors": 0.0}  # for the progress line
     lock = threading.Lock()
 
+    write_failures: list[OSError] = []
+
     def finish(group_id: str) -> None:
-        finished_groups[group_id] = write_group(out_dir, run_id, first[group_id], records[group_id].values(), eps)
+        try:
+            finished_groups[group_id] = write_group(out_dir, run_id, first[group_id], records[group_id].values(), eps)
+        except OSError as exc:
+            logger.warning("cannot write the row of group %s: %s", group_id, exc)
+            write_failures.append(exc)
 
     progress = Progress(
         TextColumn("[bold]{task.description}"),
@@ -184,10 +194,18 @@ def collect_rollouts(
                 return None
             written.add(spec.key)
             try:
-                return write_rollout(future.result(), out_dir)
+                product = future.result()
             except Exception as exc:  # noqa: BLE001 - an executor failure (a lost worker or node) ends this rollout
                 logger.error("rollout %s failed in its executor: %s", spec, exc)
                 return _lost(spec, exc)
+            try:
+                return write_rollout(product, out_dir)
+            except OSError as exc:  # the run folder's disk: stop cleanly; --resume plays this rollout again
+                logger.warning("cannot write rollout %s: %s", spec, exc)
+                write_failures.append(exc)
+                written.discard(spec.key)
+                queue.clear()
+                return None
 
         queue = list(reversed(todo))
         in_flight = max(1, concurrency)
@@ -251,19 +269,24 @@ def collect_rollouts(
     for group_id in first:  # groups finished earlier (resume) or cut short (interrupted) get their row too
         if group_id not in finished_groups:
             finish(group_id)
-    outcome.groups = [finished_groups[g] for g in first]
-    if outcome.results:
-        write_run_metadata(
-            out_dir,
-            episodes,
-            registry,
-            _isolation(outcome.results),
-            requested,
-            agent_config,
-            session=run_id,
-            executor=executor_name,
-        )
-    rebuild_batch_records(out_dir)
+    outcome.groups = [finished_groups[g] for g in first if g in finished_groups]
+    try:
+        if outcome.results:
+            write_run_metadata(
+                out_dir,
+                episodes,
+                registry,
+                _isolation(outcome.results),
+                requested,
+                agent_config,
+                session=run_id,
+                executor=executor_name,
+            )
+        rebuild_batch_records(out_dir)
+    except OSError as exc:
+        write_failures.append(exc)
+    if write_failures:
+        raise RunWriteError(write_failures[0])
     return outcome
 
 
