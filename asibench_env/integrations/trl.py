@@ -113,11 +113,12 @@ class AsiBenchToolEnv:
 
     ``reset(task_id=..., level=..., seed=...)`` starts the episode (rows from :func:`dataset_rows`); the
     tool methods ``bash``, ``python``, ``read_file``, ``write_file``, ``list_files`` and ``submit`` return
-    the env's observation text (a bad argument, a bad path or a call after the end is text too, never an
-    exception); :meth:`get_reward` is the final score / 100. A rollout that never calls ``submit`` (the
-    model stopped, or TRL's completion or tool-call budget ran out) is scored on its workspace when
-    :meth:`get_reward` is called, as the env scores a truncated episode (``score_unsubmitted=False``
-    gives 0.0 instead, unscored). The sandbox is closed when the episode is scored, at the next reset,
+    the env's observation text (a bad argument value, a bad path or a call after the end is text too,
+    never an exception; only an argument name the method does not have fails at the call, which TRL
+    turns into an error message for the model); :meth:`get_reward` is the final score / 100. A rollout
+    that never calls ``submit`` (the model stopped, or TRL's completion or tool-call budget ran out) is
+    scored on its workspace when :meth:`get_reward` is called, as the env scores a truncated episode
+    (``score_unsubmitted=False`` gives 0.0 instead, unscored). The sandbox is closed when the episode is scored, at the next reset,
     by :meth:`close` and, failing those, when the instance is garbage collected or the interpreter exits.
     """
 
@@ -169,7 +170,7 @@ class AsiBenchToolEnv:
 
         ``row`` holds the other columns (``prompt``: when its last message has text, the observation is
         separated from it by a blank line). An infrastructure failure (instance generation, sandbox
-        start) is logged and returned as text, and the rollout's reward is None (unscorable), so one
+        start, the host's disk) is logged and returned as text, and the rollout's reward is None (unscorable), so one
         failure does not stop a training run. Raises ``ValueError`` for a row without ``task_id`` or
         with a bad level, and ``UnknownTaskError`` (a ``KeyError``) for an unknown task.
         """
