@@ -118,8 +118,9 @@ class AsiBenchToolEnv:
     turns into an error message for the model); :meth:`get_reward` is the final score / 100. A rollout
     that never calls ``submit`` (the model stopped, or TRL's completion or tool-call budget ran out) is
     scored on its workspace when :meth:`get_reward` is called, as the env scores a truncated episode
-    (``score_unsubmitted=False`` gives 0.0 instead, unscored). The sandbox is closed when the episode is scored, at the next reset,
-    by :meth:`close` and, failing those, when the instance is garbage collected or the interpreter exits.
+    (``score_unsubmitted=False`` gives 0.0 instead, unscored). The sandbox is closed when the episode is
+    scored, at the next reset, by :meth:`close` and, failing those, when the instance is garbage
+    collected or the interpreter exits.
     """
 
     def __init__(self, *, score_unsubmitted: bool = True, **env_options: Any):
