@@ -254,6 +254,15 @@ def test_bad_arguments_and_calls_out_of_turn_come_back_as_text(factory):
     assert env.list_files().startswith("data/") and env.env.sandbox is not None  # the episode goes on
 
 
+def test_the_env_step_budget_ends_the_episode_and_scores_it(registry, instance_cache):
+    with AsiBenchToolEnv(registry=registry, instance_cache=instance_cache, max_steps=2) as env:
+        env.reset(task_id="demo.line_fit", level="B4", seed=0)
+        env.list_files()
+        assert env.python("print(1)").endswith("[step budget used up: outputs submitted]")
+        assert env.bash("ls").startswith("[episode over] the episode ended (max_steps)")
+        assert env.get_reward() == 0.0 and env.result.status == "scored" and not env.auto_submitted
+
+
 def test_reset_separates_the_observation_from_a_prompt_with_text(factory):
     env = factory()
     observation = env.reset(task_id="demo.line_fit", level="B2", seed=1, prompt=[{"role": "user", "content": "Go."}])
