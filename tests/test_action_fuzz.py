@@ -28,6 +28,8 @@ from asibench_env.envs.action_scan import (
 )
 from asibench_env.envs.actions import ActionParseError, ToolCall, parse_action
 
+pytestmark = pytest.mark.fault  # part of the fault battery (docs/security.md)
+
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 
 # The regular expressions the parser used before: the new scanners must find exactly what they found.

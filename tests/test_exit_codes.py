@@ -15,6 +15,8 @@ from helpers import CLI, cli_env
 from asibench_env.cli import exit_codes
 from asibench_env.trajectories import load
 
+pytestmark = pytest.mark.fault  # part of the fault battery (docs/security.md)
+
 
 def _run_args(tasks_dir: Path, out: Path, *extra: str) -> list[str]:
     return [

@@ -12,6 +12,8 @@ from helpers import CLI, cli_env
 
 from asibench_env.runs.metadata import RunMetadata, load_run_metadata
 
+pytestmark = pytest.mark.fault  # part of the fault battery (docs/security.md)
+
 
 def _run(tasks_dir: Path, out: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     args = [*CLI, "run", "--tasks", "demo.line_fit", "--tasks-dir", str(tasks_dir), "--levels", "B1"]

@@ -17,6 +17,8 @@ from asibench_env.agents.oracle import OracleAgent
 from asibench_env.cli import exit_codes
 from asibench_env.trajectories import load
 
+pytestmark = pytest.mark.fault  # part of the fault battery (docs/security.md)
+
 TASK = "computer_science.queue_service_rates"
 ACTIONS = OracleAgent().solve_actions(TASK)
 

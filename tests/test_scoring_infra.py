@@ -29,6 +29,8 @@ from asibench_env.runs.runner import EpisodeSpec
 from asibench_env.tasks.instances import InstanceCache
 from asibench_env.tasks.registry import TaskRegistry
 
+pytestmark = pytest.mark.fault  # part of the fault battery (docs/security.md)
+
 PROBE = {"scorer": "probe", "weight": 100}
 FILE_MATCH = {"scorer": "file_match", "weight": 1, "config": {"checks": []}}
 
