@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import skyrl_gym
 from datasets import Dataset
+from helpers import DEMO_SOLVE
 from omegaconf import DictConfig
 
 from asibench_env.agents.oracle import OracleAgent
@@ -292,3 +293,19 @@ def test_rows_read_back_from_parquet_the_way_skyrl_loads_them(
     assert (info["level"], info["seed"]) == ("B4", 1) and messages[0] == rows[3]["prompt"][0]
     output = env.step(hermes("read_file", {"path": "task_info.json"}))
     assert '"prompt_level": "b4"' in output["observations"][0]["content"]
+
+
+def test_docker_sandbox_from_the_skyrl_config(docker_client, make_skyrl, registry, instance_cache) -> None:
+    """``environment.skyrl_gym.asibench.sandbox=docker``: the episode runs in a container, closed at the end."""
+    (row,) = skyrl_prompt_rows(["demo.line_fit"], ["B3"], [4], registry=registry, instance_cache=instance_cache)
+    env = make_skyrl(row, {"sandbox": "docker", "sandbox_options": {"cpus": 1.0}})
+    env.init(row["prompt"])
+    sandbox = env.gym_env.sandbox
+    assert type(sandbox).__name__ == "DockerSandbox"
+    solved = env.step(hermes("python", {"code": DEMO_SOLVE}))
+    assert solved["observations"][0]["content"].endswith("[exit code 0]\n</tool_response>")
+    last = env.step(hermes("submit", {}))
+    assert last["done"] and last["metadata"]["status"] == "scored"
+    assert last["reward"] == pytest.approx(last["metadata"]["final_score"] / 100) and last["reward"] > 0.9
+    assert last["metadata"]["result"]["sandbox"]["backend"] == "docker"
+    assert_closed(sandbox)
