@@ -309,3 +309,19 @@ def test_docker_sandbox_from_the_skyrl_config(docker_client, make_skyrl, registr
     assert last["reward"] == pytest.approx(last["metadata"]["final_score"] / 100) and last["reward"] > 0.9
     assert last["metadata"]["result"]["sandbox"]["backend"] == "docker"
     assert_closed(sandbox)
+
+
+@pytest.mark.slow
+def test_a_lost_sandbox_ends_the_episode_as_an_infra_error(make_skyrl, registry, instance_cache) -> None:
+    (row,) = skyrl_prompt_rows(["demo.line_fit"], ["B3"], [5], registry=registry, instance_cache=instance_cache)
+    env = make_skyrl(row)
+    env.init(row["prompt"])
+    sandbox = env.gym_env.sandbox
+    assert sandbox is not None
+    sandbox.close()  # the sandbox is gone under the episode, as when its processes or container die
+    out = env.step(hermes("bash", {"command": "ls"}))
+    assert out["done"] is True and out["reward"] == 0.0 and out["observations"] == []
+    assert out["metadata"]["status"] == "infra_error" and out["metadata"]["final_score"] is None
+    assert out["metadata"]["final_observation"].startswith("[infrastructure error]")
+    metrics = env.get_metrics()
+    assert metrics["infra_error"] == 1.0 and metrics["scored"] == 0.0 and "final_score" not in metrics
