@@ -325,3 +325,39 @@ def test_a_lost_sandbox_ends_the_episode_as_an_infra_error(make_skyrl, registry,
     assert out["metadata"]["final_observation"].startswith("[infrastructure error]")
     metrics = env.get_metrics()
     assert metrics["infra_error"] == 1.0 and metrics["scored"] == 0.0 and "final_score" not in metrics
+
+
+OFFICIAL_LIKE = Path(__file__).parent / "fixtures" / "official_like"
+MEAN_SOLVE = (
+    "import json\n"
+    "values = [float(v) for v in open('data/values.csv').read().split()]\n"
+    "json.dump({'mean': sum(values) / len(values)}, open('mean.json', 'w'))\n"
+)
+
+
+@pytest.mark.slow
+def test_downloaded_instances_from_the_config_folders() -> None:
+    """A task with downloaded instances only: rows name the instance, the env finds it through env_config."""
+    folders = {"tasks_dir": [str(OFFICIAL_LIKE / "tasks")], "instances_dir": [str(OFFICIAL_LIKE / "instances")]}
+    registry = TaskRegistry(folders["tasks_dir"], folders["instances_dir"])
+    rows = skyrl_prompt_rows(["contract.mean_estimate"], ["B1"], [0, 1, 2], registry=registry)
+    assert [row["extra_info"]["instance_id"] for row in rows] == [
+        "contract.mean_estimate__seed1",
+        "contract.mean_estimate__seed2",
+    ]
+    first = rows[0]
+    assert first["extra_info"]["source"] == "instances" and first["extra_info"]["params_json"] is None
+    assert first["extra_info"]["seed"] is None  # seeds apply to generated instances only, as in a run
+    assert first["prompt"][1]["content"].startswith("# Mean (B1)")
+    register_asibench()
+    env = skyrl_gym.make("asibench", env_config=DictConfig(folders), extras=skyrl_extras(first, max_turns=4))
+    try:
+        messages, info = env.init(first["prompt"])
+        assert info["instance_id"] == "contract.mean_estimate__seed1" and info["seed"] is None
+        assert messages[-1]["content"].startswith("# Mean (B1)") and "data/values.csv" in messages[-1]["content"]
+        env.step(hermes("python", {"code": MEAN_SOLVE}))
+        out = env.step(hermes("submit", {}))
+        assert out["metadata"]["status"] == "scored" and out["metadata"]["result"]["gates_passed"]
+        assert out["reward"] == pytest.approx(out["metadata"]["final_score"] / 100)
+    finally:
+        env.close()

@@ -38,7 +38,7 @@ class SkyRLInstance(BaseModel):
 
     ``params_json`` is the generator parameters as JSON text (one Parquet column type for every task:
     a struct column would merge the parameter names of all tasks and fill the missing ones with
-    nulls); None for a task that takes downloaded instances (``instance_id`` then names one).
+    nulls); None for a downloaded instance (``instance_id`` then names it, and ``seed`` is None).
     Unknown keys are ignored, so a trainer may add its own (``split``, ``index``).
     """
 
@@ -47,7 +47,8 @@ class SkyRLInstance(BaseModel):
     task_id: str
     task_version: str | None = None
     level: str
-    seed: int
+    seed: int | None
+    """The generator's seed; None for a downloaded instance (``instance_id`` names it)."""
     param_mode: ParamMode = "default"
     params_json: str | None = None
     instance_id: str | None = None
@@ -120,9 +121,9 @@ def skyrl_prompt_rows(
     Args:
         tasks: task ids of ``registry`` (default: the built-in tasks).
         levels: guidance levels, ``B1`` ... ``B4``.
-        seeds: instance seeds. A generator task draws the instance's parameters from the seed (as
-            ``AsiBenchEnv.reset(seed=...)`` does); a task with downloaded instances only takes
-            instance ``seed % N``.
+        seeds: instance seeds: a task's generator draws each instance's parameters from its seed
+            (as ``AsiBenchEnv.reset(seed=...)`` does). A task with downloaded instances gets one row
+            per instance and level instead, with no seed, as ``asibench-env run`` plans them.
         registry: where the tasks are found.
         param_mode: ``"default"`` (only the seed varies) or ``"random"`` (parameters drawn from their ranges).
         env_class: the SkyRL env id the rows name (the id given to ``register_asibench``).
@@ -149,9 +150,8 @@ def skyrl_prompt_rows(
         raise ValueError(f"param_mode must be 'default' or 'random', got {param_mode!r}")
     registry = registry or builtin_registry()
     chosen = [registry.get(task_id) for task_id in dict.fromkeys(tasks)]
-    chosen_levels = [normalize_level(level) for level in levels]
+    chosen_levels = list(dict.fromkeys(normalize_level(level) for level in levels))
     chosen_seeds = list(dict.fromkeys(int(seed) for seed in seeds))
-    chosen_levels = list(dict.fromkeys(chosen_levels))
     cache = (instance_cache or InstanceCache()) if render_prompts else None
     system = system_prompt if system_prompt is not None else text_protocol_prompt(tool_specs("json_schema"))
     rows: list[dict[str, Any]] = []
@@ -163,8 +163,7 @@ def skyrl_prompt_rows(
                 "pass a registry with its instances folder (TaskRegistry(tasks_dirs, instances_dirs))"
             )
         for level in chosen_levels:
-            for seed in chosen_seeds:
-                instance = _instance(task, level, seed, param_mode, downloaded)
+            for instance in _instances(task, level, chosen_seeds, param_mode, downloaded):
                 prompt = _task_prompt(task, level, downloaded, instance, cache)
                 rows.append(
                     {
@@ -181,29 +180,39 @@ def skyrl_prompt_rows(
     return rows
 
 
-def _instance(task: Task, level: str, seed: int, param_mode: ParamMode, downloaded: list[InstanceRef]) -> SkyRLInstance:
-    if task.has_generator:
+def _instances(
+    task: Task, level: str, seeds: list[int], param_mode: ParamMode, downloaded: list[InstanceRef]
+) -> list[SkyRLInstance]:
+    """The level's instances, as a run plans them: each downloaded one once (no seed), else one per seed."""
+    if downloaded:
+        return [
+            SkyRLInstance(
+                task_id=task.id,
+                task_version=task.version,
+                level=level,
+                seed=None,
+                param_mode=param_mode,
+                instance_id=ref.instance_id,
+                source="instances",
+            )
+            for ref in downloaded
+        ]
+    rows = []
+    for seed in seeds:
         params = sample_params(task, seed, param_mode)
-        return SkyRLInstance(
-            task_id=task.id,
-            task_version=task.version,
-            level=level,
-            seed=seed,
-            param_mode=param_mode,
-            params_json=json.dumps(params, sort_keys=True),
-            instance_id=instance_id_for(task.id, params),
-            source="generator",
+        rows.append(
+            SkyRLInstance(
+                task_id=task.id,
+                task_version=task.version,
+                level=level,
+                seed=seed,
+                param_mode=param_mode,
+                params_json=json.dumps(params, sort_keys=True),
+                instance_id=instance_id_for(task.id, params),
+                source="generator",
+            )
         )
-    ref = downloaded[seed % len(downloaded)]
-    return SkyRLInstance(
-        task_id=task.id,
-        task_version=task.version,
-        level=level,
-        seed=seed,
-        param_mode=param_mode,
-        instance_id=ref.instance_id,
-        source="instances",
-    )
+    return rows
 
 
 def _task_prompt(
