@@ -8,6 +8,7 @@ and one ``step(completion_text)`` per model turn.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +362,19 @@ def test_downloaded_instances_from_the_config_folders() -> None:
         assert out["reward"] == pytest.approx(out["metadata"]["final_score"] / 100)
     finally:
         env.close()
+
+
+@pytest.mark.slow
+def test_an_instance_without_reference_is_refused_at_init(tmp_path: Path) -> None:
+    """A private-split instance (no reference/ here) cannot give a reward: init says so and closes its sandbox."""
+    instances = tmp_path / "instances"
+    shutil.copytree(OFFICIAL_LIKE / "instances" / "contract.mean_estimate__seed1", instances / "private__seed1")
+    shutil.rmtree(instances / "private__seed1" / "reference")
+    folders = {"tasks_dir": [str(OFFICIAL_LIKE / "tasks")], "instances_dir": [str(instances)]}
+    (row,) = skyrl_prompt_rows(["contract.mean_estimate"], ["B2"], [0], registry=TaskRegistry(*folders.values()))
+    register_asibench()
+    env = skyrl_gym.make("asibench", env_config=folders, extras=skyrl_extras(row))
+    with pytest.raises(ValueError, match="has no reference files here \\(private split\\)"):
+        env.init(row["prompt"])
+    assert env.gym_env.sandbox is None
+    env.close()

@@ -138,6 +138,7 @@ class AsiBenchTextEnv(BaseTextEnv):
 
         Raises:
             RuntimeError: ``init`` was already called (one env serves one episode, as in SkyRL).
+            ValueError: the instance has no reference files here (private split): it cannot be scored.
             InfraError: the instance could not be generated or the sandbox could not start.
         """
         if self._started:
@@ -145,6 +146,13 @@ class AsiBenchTextEnv(BaseTextEnv):
         self._started = True
         observation, info = self.gym_env.reset(seed=self.instance.seed, options=self.instance.reset_options())
         self.instance_id = info["instance_id"]
+        instance = self.gym_env.instance
+        if instance is not None and not instance.has_reference:
+            self.gym_env.close()
+            raise ValueError(
+                f"instance {self.instance_id} has no reference files here (private split), so no reward can be "
+                "computed: leave it out of the training rows"
+            )
         if self.instance.instance_id and self.instance.instance_id != self.instance_id:
             logger.warning(
                 "row names instance %s but the env built %s (task files changed since the rows were made?)",
