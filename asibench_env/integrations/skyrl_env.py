@@ -21,9 +21,9 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from skyrl_gym import register as _skyrl_register  # type: ignore[import-untyped]
+from skyrl_gym import register as _skyrl_register
 from skyrl_gym import registry as _skyrl_registry
-from skyrl_gym.envs.base_text_env import BaseTextEnv, BaseTextEnvStepOutput  # type: ignore[import-untyped]
+from skyrl_gym.envs.base_text_env import BaseTextEnv, BaseTextEnvStepOutput
 
 from asibench_env.envs.protocol import text_protocol_prompt
 from asibench_env.envs.task_env import AsiBenchEnv
