@@ -91,7 +91,10 @@ def _context(server: ScriptedPolicyServer) -> Any:
 
 
 def _play(env: Any, server: ScriptedPolicyServer, rollouts: int = 1) -> list[Any]:
-    """Every row of the env's taskset, ``rollouts`` times each at once; the traces in row order."""
+    """Every row of the env's taskset, ``rollouts`` times each at once; the traces in row order.
+
+    Every sandbox must be closed when its rollout returns (by the rollout, not later by garbage collection).
+    """
 
     async def run() -> list[Any]:
         tasks = list(env.taskset)
@@ -99,6 +102,7 @@ def _play(env: Any, server: ScriptedPolicyServer, rollouts: int = 1) -> list[Any
             episodes = await asyncio.gather(
                 *(env.run_episode(task, _context(server)) for task in tasks for _ in range(rollouts))
             )
+            assert all(box.was_closed for box in TrackedSandbox.opened), "a rollout returned with its sandbox open"
         return [trace for episode in episodes for trace in episode.traces]
 
     return asyncio.run(run())
@@ -220,7 +224,7 @@ def test_a_provider_error_fails_the_rollout_and_closes_the_sandbox(vf_cache: Pat
     with ScriptedPolicyServer(ACTIONS, faults=[("error", 400)]) as server:
         (trace,) = _play(env, server)
     assert not trace.ok and trace.errors[-1].type == "ProviderError" and trace.rewards == {}
-    assert trace.state.status == "not_started"  # the episode never ended: nothing was scored
+    assert trace.state.status == "unfinished"  # the episode never ended: nothing was scored
     assert len(TrackedSandbox.opened) == 1 and TrackedSandbox.opened[0].was_closed
 
 
@@ -262,3 +266,14 @@ def test_vf_eval_runs_the_plugin_id_from_the_command_line(tmp_path: Path, privat
     assert all(t["ok"] and t["rewards"]["asibench_score"]["score"] == 1.0 for t in traces)
     assert all(t["info"]["asibench"]["status"] == "scored" for t in traces)
     assert not list((tmp_path / "home").glob(".cache/verifiers/runtimes/subprocess/*"))
+
+
+@pytest.mark.slow
+def test_a_rollout_cut_by_the_verifiers_deadline_closes_its_sandbox_and_is_not_scored(vf_cache: Path):
+    env = load_environment(tasks=TASK, seeds=0, sandbox="vf-tracked", agent={"timeout": {"rollout": 0.01}})
+    with ScriptedPolicyServer(ACTIONS) as server:
+        (trace,) = _play(env, server)  # cut during the reset, whose sandbox _play checks is closed
+    assert trace.stop_condition == "agent_timeout" and trace.is_timeout and not trace.ok
+    assert trace.rewards == {"asibench_score": None}  # scoring ran and refused: no reward, not a 0
+    assert trace.errors[-1].type == "TaskError" and "before its ASI-Bench episode ended" in trace.errors[-1].message
+    assert len(TrackedSandbox.opened) == 1

@@ -67,9 +67,16 @@ class AsiBenchTask(vf.Task[AsiBenchTaskData, AsiBenchState, vf.TaskConfig]):
 
         Raises ``ValueError`` (a verifiers ``TaskError`` on the trace, not a 0) when the episode was
         not scored: its outputs were produced but cannot be scored here (no reference files, or a
-        model-judge scorer with no judge configured).
+        model-judge scorer with no judge configured), or verifiers stopped the rollout (its rollout
+        timeout) before the episode ended.
         """
         state: AsiBenchState = trace.state
+        if state.status == "unfinished":
+            raise ValueError(
+                f"the rollout stopped ({trace.stop_condition}) before its ASI-Bench episode ended, so nothing was "
+                "scored; bound episodes with the env's budgets (max_turns, max_wall_time_s: truncated and scored) "
+                "rather than verifiers' rollout timeout"
+            )
         if state.status != "scored" or state.final_score is None:
             raise ValueError(f"episode {state.instance_id} ended {state.status}, not scored: {state.error}")
         return state.final_score / 100.0

@@ -48,8 +48,9 @@ class AsiBenchTaskData(vf.TaskData):
 class AsiBenchState(vf.State):
     """What the rollout's episode ended with (``trace.state``; also copied to ``trace.info["asibench"]``)."""
 
-    status: Literal["not_started", "scored", "produced", "agent_error", "infra_error"] = "not_started"
-    """``scored``; ``produced`` (outputs kept, not scorable here); ``infra_error`` (never a score)."""
+    status: Literal["unfinished", "scored", "produced", "agent_error", "infra_error"] = "unfinished"
+    """``scored``; ``produced`` (outputs kept, not scorable here); ``infra_error`` (never a score);
+    ``unfinished`` until the episode ends (it stays so when the rollout stops or fails first)."""
     final_score: float | None = None
     """The task scorer's final score, 0-100 (None unless scored)."""
     end_reason: str | None = None
@@ -124,6 +125,7 @@ class AsiBenchSession(vf.HarnessSession):
     """One rollout: one :class:`AsiBenchEnv`, reset from the row, closed by :meth:`close`."""
 
     env: AsiBenchEnv | None = None
+    _reset: asyncio.Future[tuple[str, dict[str, Any]]] | None = None
 
     async def _run(self, messages: Any) -> Any:
         if messages is not None:
@@ -151,8 +153,11 @@ class AsiBenchSession(vf.HarnessSession):
             instances_dir=config.instances_dir or None,
         )
         self.env = env
+        # The reset runs in a worker thread that a cancelled rollout cannot stop: keep it, so that
+        # close() waits for it and then closes the sandbox it started.
+        self._reset = asyncio.ensure_future(env.reset_async(seed=data.seed, options={"level": data.level}))
         try:
-            observation, _info = await env.reset_async(seed=data.seed, options={"level": data.level})
+            observation, _info = await asyncio.shield(self._reset)
         except InfraError as exc:
             self._record(None, error=str(exc))
             raise vf.SandboxError(f"ASI-Bench reset of {data.task_id} seed {data.seed} failed: {exc}") from exc
@@ -232,6 +237,9 @@ class AsiBenchSession(vf.HarnessSession):
     async def close(self) -> None:
         """Close the episode's env (its sandbox); idempotent, also after a failure or a cancellation."""
         env, self.env = self.env, None
+        reset, self._reset = self._reset, None
+        if reset is not None and not reset.done():
+            await asyncio.wait([reset])  # a rollout cut short during the reset: its sandbox is being started
         if env is not None:
             await asyncio.to_thread(env.close)
         await super().close()
