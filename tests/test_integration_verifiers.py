@@ -242,6 +242,8 @@ def test_vf_eval_runs_the_plugin_id_from_the_command_line(tmp_path: Path, privat
                 json.dumps([TASK]),
                 "--env.taskset.seeds",
                 "[0, 1]",
+                "--env.agent.harness.max-turns",  # the harness's fields take no --env.agent.harness.id
+                "12",
                 "-m",
                 "scripted",
                 "--client.base-url",
@@ -265,6 +267,7 @@ def test_vf_eval_runs_the_plugin_id_from_the_command_line(tmp_path: Path, privat
     assert sorted(t["task"]["data"]["seed"] for t in traces) == [0, 1]
     assert all(t["ok"] and t["rewards"]["asibench_score"]["score"] == 1.0 for t in traces)
     assert all(t["info"]["asibench"]["status"] == "scored" for t in traces)
+    assert all(t["agent"]["config"]["harness"]["max_turns"] == 12 for t in traces)
     assert not list((tmp_path / "home").glob(".cache/verifiers/runtimes/subprocess/*"))
 
 

@@ -141,8 +141,11 @@ class AsiBenchEnvConfig(vf.EnvConfig):
     """
 
     taskset: AsiBenchTasksetConfig = AsiBenchTasksetConfig()
-    agent: vf.AgentConfig = vf.AgentConfig(runtime=vf.SubprocessConfig())
-    """The seat; its harness (None) resolves to the taskset's own, :class:`AsiBenchHarness`."""
+    # Built without validation: validating the harness would import this module while it is being defined.
+    agent: vf.AgentConfig = vf.AgentConfig.model_construct(
+        runtime=vf.SubprocessConfig(), harness=AsiBenchHarnessConfig()
+    )
+    """The seat, playing with :class:`AsiBenchHarness` (``--env.agent.harness.*`` sets its fields)."""
 
 
 class AsiBenchVerifiersEnv(vf.Env[AsiBenchEnvConfig]):

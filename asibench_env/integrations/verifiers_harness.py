@@ -14,7 +14,6 @@ the env is closed when the session closes, whether the rollout finished, failed 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any, Literal
 
 import openai
@@ -75,6 +74,9 @@ class AsiBenchHarnessConfig(vf.HarnessConfig):
     workspace scored when it is used up, as in every ASI-Bench run."""
     max_wall_time_s: float = Field(3600.0, gt=0)
     """The env's wall-time budget per episode (truncation, scored, when used up)."""
+    model_retries: int = Field(2, ge=0)
+    """Retries of a model call that failed with a 429, a 5xx or a timeout (the status verifiers' interception
+    relays); then the rollout fails with verifiers' ``ProviderError``."""
     tasks_dir: list[str] = Field(default_factory=list)
     """Task folders in the official layout, besides the built-in tasks."""
     instances_dir: list[str] = Field(default_factory=list)
@@ -164,7 +166,7 @@ class AsiBenchSession(vf.HarnessSession):
         messages: list[dict[str, Any]] = [{"role": "user", "content": observation}]
         if data.system_prompt:
             messages.insert(0, {"role": "system", "content": data.system_prompt})
-        client = openai.AsyncOpenAI(base_url=self.endpoint, api_key=self.secret, max_retries=0)
+        client = openai.AsyncOpenAI(base_url=self.endpoint, api_key=self.secret, max_retries=config.model_retries)
         try:
             result = await self._loop(env, client, messages, env.tool_specs("openai"))
         finally:
@@ -197,21 +199,16 @@ class AsiBenchSession(vf.HarnessSession):
                 return result
             message = completion.choices[0].message
             messages.append(message.model_dump(exclude_none=True))
-            if (
-                not message.tool_calls
-            ):  # a text reply: the env parses it (a <tool_call> or fenced block) or says why not
+            if not message.tool_calls:
+                # a text reply: the env parses it (a <tool_call> or a fenced block) or explains the valid forms
                 observation, result = await self._step(env, message.content or "")
                 messages.append({"role": "user", "content": observation})
                 if result is not None:
                     return result
                 continue
             for call in message.tool_calls:
-                function = getattr(call, "function", None)
-                action = (
-                    {"name": function.name, "arguments": function.arguments}
-                    if function is not None
-                    else json.dumps(call.model_dump())
-                )
+                function = getattr(call, "function", None)  # a custom (non-function) call is refused by the env
+                action = {"name": function.name, "arguments": function.arguments} if function else str(call)
                 observation, result = await self._step(env, action)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": observation})
                 if result is not None:
