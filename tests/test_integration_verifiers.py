@@ -18,7 +18,7 @@ import pytest
 import verifiers.v1 as vf
 import verifiers.v1.runtimes.subprocess as vf_subprocess
 from fake_model_server import STALL_PATH, ScriptedPolicyServer
-from helpers import cli_env
+from helpers import DEMO_SOLVE, cli_env
 
 from asibench_env.agents.oracle import OracleAgent
 from asibench_env.integrations.verifiers_env import (
@@ -129,7 +129,13 @@ def test_rows_name_the_instance_and_never_carry_a_reference():
     assert [(r.level, r.seed) for r in rows] == [("B3", 0), ("B3", 1), ("B1", 0), ("B1", 1)]
     assert all(isinstance(r, AsiBenchTaskData) and r.task_id == TASK for r in rows)
     assert [task.key for task in env.taskset][0] == f"{TASK}__b3__seed0"
-    assert set(AsiBenchTaskData.model_fields) - set(vf.TaskData.model_fields) == {"task_id", "level", "seed"}
+    assert set(AsiBenchTaskData.model_fields) - set(vf.TaskData.model_fields) == {
+        "task_id",
+        "level",
+        "seed",
+        "tasks_dir",
+        "instances_dir",
+    }
     dumped = json.dumps([r.model_dump(mode="json") for r in rows])
     assert "reference" not in dumped and "solution" not in dumped and "answer" not in dumped
     harness = env.config.agent.harness
@@ -280,3 +286,18 @@ def test_a_rollout_cut_by_the_verifiers_deadline_closes_its_sandbox_and_is_not_s
     assert trace.rewards == {"asibench_score": None}  # scoring ran and refused: no reward, not a 0
     assert trace.errors[-1].type == "TaskError" and "before its ASI-Bench episode ended" in trace.errors[-1].message
     assert len(TrackedSandbox.opened) == 1
+
+
+@pytest.mark.slow
+def test_a_task_folder_outside_the_package_plays_through_tasks_dir(make_env, vf_cache: Path, fixture_tasks_dir):
+    solve = [{"tool": "python", "arguments": {"code": DEMO_SOLVE}}]
+    env = load_environment(tasks="demo.line_fit", seeds=[3], tasks_dir=str(fixture_tasks_dir), sandbox="vf-tracked")
+    (row,) = [task.data for task in env.taskset]
+    assert row.tasks_dir == [str(fixture_tasks_dir.resolve())] and row.instances_dir == []
+    with ScriptedPolicyServer(solve) as server:
+        (trace,) = _play(env, server)
+    demo = make_env("demo.line_fit")
+    demo.reset(seed=3)
+    demo.step(solve[0])
+    ours = demo.step(SUBMIT)[1]
+    assert trace.ok and trace.reward == ours and ours > 0.5

@@ -15,6 +15,7 @@ re-exports them), so ``vf-eval asibench_verifiers ...`` works once asibench-env 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import verifiers.v1 as vf  # type: ignore[import-untyped]
@@ -98,8 +99,9 @@ class AsiBenchTasksetConfig(vf.TasksetConfig):
     system_prompt_text: str | None = DEFAULT_SYSTEM_PROMPT
     """The system message of every rollout (None: none)."""
     tasks_dir: list[str] = Field(default_factory=list)
-    """Task folders in the official layout, besides the built-in tasks (give the harness the same)."""
+    """Task folders in the official layout, besides the built-in tasks (each row carries them to its env)."""
     instances_dir: list[str] = Field(default_factory=list)
+    """Folders of downloaded instances."""
 
 
 class AsiBenchTaskset(vf.Taskset[AsiBenchTask, AsiBenchTasksetConfig]):
@@ -108,11 +110,9 @@ class AsiBenchTaskset(vf.Taskset[AsiBenchTask, AsiBenchTasksetConfig]):
     def load(self) -> Iterator[AsiBenchTask]:
         """The rows; raises ``UnknownTaskError`` for an unknown task id and ``ValueError`` for a bad level."""
         config: AsiBenchTasksetConfig = self.config
-        registry = (
-            TaskRegistry(config.tasks_dir, config.instances_dir)
-            if config.tasks_dir or config.instances_dir
-            else builtin_registry()
-        )
+        tasks_dirs = [str(Path(d).expanduser().resolve()) for d in config.tasks_dir]
+        instances_dirs = [str(Path(d).expanduser().resolve()) for d in config.instances_dir]
+        registry = TaskRegistry(tasks_dirs, instances_dirs) if tasks_dirs or instances_dirs else builtin_registry()
         task_ids = [task.id for spec in config.tasks for task in registry.select(spec)]
         levels = [normalize_level(level) for level in config.levels]
         for task_id in dict.fromkeys(task_ids):
@@ -129,6 +129,8 @@ class AsiBenchTaskset(vf.Taskset[AsiBenchTask, AsiBenchTasksetConfig]):
                         task_id=task_id,
                         level=level,
                         seed=int(seed),
+                        tasks_dir=tasks_dirs,
+                        instances_dir=instances_dirs,
                     )
                     yield AsiBenchTask(data, config.task)
 
@@ -206,8 +208,6 @@ def load_environment(
         sandbox_options=dict(sandbox_options or {}),
         max_turns=max_turns,
         max_wall_time_s=max_wall_time_s,
-        tasks_dir=dirs,
-        instances_dir=instance_dirs,
     )
     taskset = AsiBenchTasksetConfig(
         tasks=task_specs,

@@ -42,6 +42,10 @@ class AsiBenchTaskData(vf.TaskData):
     """The prompt's guidance level, B1 (full method) ... B4 (minimal guidance plus distractors)."""
     seed: int
     """The instance seed: a generator task draws its parameters from it (same seed, same instance)."""
+    tasks_dir: list[str] = Field(default_factory=list)
+    """Task folders in the official layout the task is found in, besides the built-in tasks."""
+    instances_dir: list[str] = Field(default_factory=list)
+    """Folders of downloaded instances."""
 
 
 class AsiBenchState(vf.State):
@@ -77,10 +81,6 @@ class AsiBenchHarnessConfig(vf.HarnessConfig):
     model_retries: int = Field(2, ge=0)
     """Retries of a model call that failed with a 429, a 5xx or a timeout (the status verifiers' interception
     relays); then the rollout fails with verifiers' ``ProviderError``."""
-    tasks_dir: list[str] = Field(default_factory=list)
-    """Task folders in the official layout, besides the built-in tasks."""
-    instances_dir: list[str] = Field(default_factory=list)
-    """Folders of downloaded instances."""
 
 
 class AsiBenchHarness(vf.Harness[AsiBenchHarnessConfig]):
@@ -151,8 +151,8 @@ class AsiBenchSession(vf.HarnessSession):
             sandbox_options=config.sandbox_options,
             max_steps=config.max_turns,
             max_wall_time_s=config.max_wall_time_s,
-            tasks_dir=config.tasks_dir or None,
-            instances_dir=config.instances_dir or None,
+            tasks_dir=data.tasks_dir or None,
+            instances_dir=data.instances_dir or None,
         )
         self.env = env
         # The reset runs in a worker thread that a cancelled rollout cannot stop: keep it, so that
