@@ -108,9 +108,11 @@ def _play(env: Any, server: ScriptedPolicyServer, rollouts: int = 1) -> list[Any
     return asyncio.run(run())
 
 
-def _ours(make_env: Any, level: str, seed: int, actions: list[dict], max_steps: int = 50) -> tuple[float, dict]:
+def _ours(
+    make_env: Any, level: str, seed: int, actions: list[dict], max_steps: int = 50, sandbox: str = "local"
+) -> tuple[float, dict]:
     """The reward and final info AsiBenchEnv gives for these actions, then submit (or truncation)."""
-    env = make_env(TASK, level=level, max_steps=max_steps)
+    env = make_env(TASK, level=level, max_steps=max_steps, sandbox=sandbox)
     env.reset(seed=seed)
     for action in [*actions, SUBMIT]:
         _obs, reward, terminated, truncated, info = env.step(action)
@@ -301,3 +303,12 @@ def test_a_task_folder_outside_the_package_plays_through_tasks_dir(make_env, vf_
     demo.step(solve[0])
     ours = demo.step(SUBMIT)[1]
     assert trace.ok and trace.reward == ours and ours > 0.5
+
+
+def test_rollouts_run_in_the_docker_sandbox(make_env, vf_cache: Path, docker_client):
+    env = load_environment(tasks=TASK, levels="B2", seeds=4, sandbox="docker")
+    with ScriptedPolicyServer(SKEWED) as server:
+        (trace,) = _play(env, server)
+    ours, info = _ours(make_env, "B2", 4, SKEWED, sandbox="docker")
+    assert info["sandbox"]["level"] == "container"
+    assert trace.ok and trace.reward == ours and 0.0 < ours < 1.0
