@@ -95,7 +95,9 @@ class AsiBenchTasksetConfig(vf.TasksetConfig):
     tasks: list[str] = Field(default_factory=lambda: ["all"])
     """Task ids, or ``all`` for every task of the registry."""
     levels: list[str] = Field(default_factory=lambda: ["B3"])
+    """Prompt levels, B1 ... B4."""
     seeds: list[int] = Field(default_factory=lambda: [0])
+    """Instance seeds."""
     system_prompt_text: str | None = DEFAULT_SYSTEM_PROMPT
     """The system message of every rollout (None: none)."""
     tasks_dir: list[str] = Field(default_factory=list)
