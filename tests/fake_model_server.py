@@ -159,13 +159,18 @@ def function_call(name: str, arguments: dict[str, Any], call_id: str) -> dict:
     }
 
 
+STALL_PATH = "no_such_file.txt"
+"""The file the ``"stall"`` plan of :class:`ScriptedPolicyServer` keeps reading (it is never there)."""
+
+
 class ScriptedPolicyServer:
     """An OpenAI-compatible policy on 127.0.0.1 that plays a built-in task, for grouped rollouts.
 
     Stateless per conversation, so any number of rollouts may run at once: the first request of a
     conversation gets the next plan of ``plans`` (cycled): ``"solve"`` plays ``actions`` (e.g. the
     oracle's ``solve_actions``) one tool call a turn, then submits; ``"submit"`` submits at once (score
-    0). The conversation and turn travel in the tool-call ids (``call_c<conv>_t<turn>``). Like vLLM it
+    0); ``"stall"`` plays ``actions``, then reads the missing file :data:`STALL_PATH` every turn and
+    never submits. The conversation and turn travel in the tool-call ids (``call_c<conv>_t<turn>``). Like vLLM it
     returns ``prompt_token_ids`` and each choice's ``token_ids`` when the body has ``return_token_ids``,
     and logprobs when asked. ``delay_s`` sleeps before every answer; ``faults`` are used up one per
     request before any normal answer: ``"drop"`` closes the connection, ``("error", status)`` answers
@@ -236,9 +241,11 @@ class ScriptedPolicyServer:
                 conv = self.conversations
                 self.conversations += 1
         plan = self.plans[conv % len(self.plans)]
-        if plan == "solve" and turn < len(self.actions):
+        if plan in ("solve", "stall") and turn < len(self.actions):
             action = self.actions[turn]
             name, arguments = action["tool"], action["arguments"]
+        elif plan == "stall":
+            name, arguments = "read_file", {"path": STALL_PATH}
         else:
             name, arguments = "submit", {}
         response = tool_turn(name, arguments, f"call_c{conv}_t{turn}", tokens=(10 * len(messages), 5))
