@@ -29,6 +29,7 @@ from types import MethodType
 from typing import Any, TypeVar
 
 from asibench_env.envs.episode import EpisodeResult
+from asibench_env.envs.protocol import SYSTEM_PROMPT as BASE_SYSTEM_PROMPT
 from asibench_env.envs.task_env import AsiBenchEnv
 from asibench_env.envs.tools import (
     BashTool,
@@ -47,11 +48,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SYSTEM_PROMPT", "AsiBenchToolEnv", "build_dataset", "dataset_rows"]
 
-SYSTEM_PROMPT = (
-    "You are a careful research engineer working in a sandboxed workspace. Solve the task with the tools: "
-    "inspect the data, choose a method, implement and check it, write every required output file, then call submit."
-)
-"""The default system message of :func:`dataset_rows`."""
+SYSTEM_PROMPT = BASE_SYSTEM_PROMPT
+"""The default system message of :func:`dataset_rows`: the built-in model agents' own."""
 
 REFUSED_OPTIONS = frozenset({"task_id", "tools", "action_parser", "render_mode"})
 """AsiBenchEnv arguments the tool env sets itself (the task comes from each row; the tools are its methods)."""

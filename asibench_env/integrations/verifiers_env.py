@@ -18,9 +18,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import verifiers.v1 as vf  # type: ignore[import-untyped]
+import verifiers.v1 as vf
 from pydantic import Field
 
+from asibench_env.envs.protocol import SYSTEM_PROMPT
 from asibench_env.integrations.verifiers_harness import (
     PLUGIN_ID,
     AsiBenchHarness,
@@ -48,10 +49,8 @@ __all__ = [
     "load_environment",
 ]
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a careful research engineer. Solve the task in the workspace with the tools: inspect the data, "
-    "choose a method, implement and check it, write every required output file, then call submit."
-)
+DEFAULT_SYSTEM_PROMPT = SYSTEM_PROMPT
+"""The system message of every rollout unless told: the built-in model agents' own."""
 
 
 class AsiBenchTask(vf.Task[AsiBenchTaskData, AsiBenchState, vf.TaskConfig]):

@@ -17,7 +17,7 @@ import asyncio
 from typing import Any, Literal
 
 import openai
-import verifiers.v1 as vf  # type: ignore[import-untyped]
+import verifiers.v1 as vf
 from pydantic import Field
 
 from asibench_env.envs.episode import EpisodeResult
