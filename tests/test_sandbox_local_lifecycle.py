@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import CLI, cli_env
 
 from asibench_env.sandbox import local_limits
 from asibench_env.sandbox.base import SandboxError, SandboxLimits
@@ -23,7 +24,6 @@ from asibench_env.sandbox.cgroups import CgroupSupport
 from asibench_env.sandbox.local import LocalSandbox
 from asibench_env.sandbox.local_sweep import FOLDER_PREFIX, chrooted_into, sweep_folders
 from asibench_env.sandbox.owner import FolderRecord, ProcessRef, current_owner, read_record, write_record
-from tests.helpers import CLI, cli_env
 
 
 def _uid_processes(uid: int) -> list[int]:
@@ -65,6 +65,18 @@ def test_setsid_exec_cannot_outlive_the_sandbox(seed_dir: Path):
     assert not base.exists()
     assert all(ref is None or not ref.alive() for ref in survivors)
     assert _uid_processes(uid) == [] and chrooted_into(base / "root") == []
+
+
+def test_env_close_after_setsid_exec_leaves_no_process(make_env):
+    env = make_env(sandbox="local")
+    _, info = env.reset(seed=0)
+    assert info["sandbox"]["details"]["limits"] == "whole sandbox"
+    box = env.sandbox
+    assert isinstance(box, LocalSandbox) and box._uid is not None
+    uid, base = box._uid, box.workspace.parent
+    env.step({"tool": "bash", "arguments": {"command": "exec setsid sleep 100000", "timeout": 3}})
+    env.close()
+    assert _uid_processes(uid) == [] and not base.exists()
 
 
 def test_restart_kills_the_old_namespace_and_keeps_the_workspace(seed_dir: Path):
@@ -208,3 +220,24 @@ def test_limits_are_reported_and_required_limits_refused_when_unavailable(
         assert "cgroups not writable" in limits and "use the Docker sandbox for untrusted agents" in limits
     with pytest.raises(SandboxError, match="disabled for the test"):
         LocalSandbox(seed_dir, whole_limits="required")
+
+
+FORK_UNTIL_REFUSED = (
+    "import os, time\nn = 0\ntry:\n    while n < 1000:\n        if os.fork() == 0:\n            time.sleep(60)\n"
+    "            os._exit(0)\n        n += 1\nexcept OSError as exc:\n    print('refused after', n, exc.errno)\n"
+)
+
+
+def test_processes_and_cpu_are_capped_by_the_sandbox_cgroup(seed_dir: Path):
+    with LocalSandbox(seed_dir, cpus=0.5, limits=SandboxLimits(max_processes=300)) as box:
+        group = box._res.cgroup
+        assert group is not None and group.version == 1
+        pids, cpu = group.folders["pids"], group.folders["cpu"]
+        assert (pids / "pids.max").read_text().strip() == "300"
+        assert (cpu / "cpu.cfs_quota_us").read_text().strip() == "50000"
+        box.write_file("bomb.py", FORK_UNTIL_REFUSED)
+        result = box.exec("python bomb.py", timeout=60)
+        assert "refused after" in result.output and int(result.output.split()[2]) < 300, result.output
+        assert int((pids / "pids.events").read_text().split()[1]) > 0  # the cgroup, not an rlimit, refused
+        box.stop_processes()
+        assert box.exec("echo alive").output.strip() == "alive"
