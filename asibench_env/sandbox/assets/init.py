@@ -51,9 +51,12 @@ def main(argv):
     for fd in (0, 1, 2):
         os.dup2(null, fd)  # the shell holds the host's pipes; ours would keep them open after it exits
     os.close(null)
+    poller = select.poll()  # not select(): the watchdog's descriptor may be numbered past 1024
+    for fd in (watchdog, wake_read):
+        poller.register(fd, select.POLLIN)
     while True:
         try:
-            readable, _, _ = select.select([watchdog, wake_read], [], [])
+            readable = [fd for fd, _ in poller.poll()]
         except InterruptedError:
             readable = [wake_read]
         if watchdog in readable:
