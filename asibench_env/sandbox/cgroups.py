@@ -69,14 +69,8 @@ def _v2_support(point: str, own: str) -> CgroupSupport | None:
         available = set((parent / "cgroup.controllers").read_text().split())
     except OSError:
         return None
-    missing = [c for c in CONTROLLERS if c not in enabled]
-    if missing and own == "/" and _writable(parent) and set(missing) <= available:
-        with contextlib.suppress(OSError):  # the root group may delegate (it has no "no internal process" rule)
-            (parent / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in missing))
-            enabled = set((parent / "cgroup.subtree_control").read_text().split())
-            missing = [c for c in CONTROLLERS if c not in enabled]
-    if missing or not _writable(parent):
-        return None
+    if not set(CONTROLLERS) <= enabled & available or not _writable(parent):
+        return None  # not delegated to us: enabling them is the host's decision, not ours
     return CgroupSupport(version=2, parents=dict.fromkeys(CONTROLLERS, parent))
 
 
