@@ -7,6 +7,13 @@ hidden, the workspace at /workspace, and a private /tmp. Nothing else of the hos
 is no network, and as host root the processes run as a dedicated unprivileged uid so that process
 limits hold. Without namespaces the sandbox falls back to plain processes with rlimits and reports
 isolation ``none``.
+
+Lifecycle: our init (assets/init.py) is PID 1 of the pid namespace and the shell its child; closing or
+restarting kills the init by its host pid, which ends every process of the namespace. The init also
+watches a pipe only this process can write to, so the sandbox ends when this process dies. Each
+sandbox folder records its owner (owner.py) for the sweeper (local_sweep.py). Whole-sandbox limits
+(a cgroup for memory, processes and CPU, a tmpfs workspace) are set up by local_limits.py and
+reported in ``isolation.details``; see docs/security.md.
 """
 
 from __future__ import annotations
@@ -503,7 +510,7 @@ class LocalSandbox(Sandbox):
 
     # ------------------------------------------------------------------ processes
     def processes(self) -> list[ProcessInfo]:
-        """Every process the agent started (host pids; the init shell excluded); see :meth:`Sandbox.processes`."""
+        """Every process the agent started (host pids; init and shell excluded); see :meth:`Sandbox.processes`."""
         self._check_open()
         idle = self._warm_kernel is not None and self._warm_kernel.idle(self._kernel)
         return [
@@ -532,7 +539,7 @@ class LocalSandbox(Sandbox):
         return found
 
     def stop_processes(self, keep_kernel: bool = False) -> int:
-        """Kill every process the agent started (the init shell stays); see :meth:`Sandbox.stop_processes`.
+        """Kill every process the agent started (the init and the shell stay); see :meth:`Sandbox.stop_processes`.
 
         Args:
             keep_kernel: spare the Python interpreter (what a shell command's timeout does).
