@@ -65,7 +65,8 @@ def test_backends_are_registered_with_their_options():
 def test_an_unknown_option_names_itself_and_the_valid_ones(seed_dir: Path):
     with pytest.raises(
         SandboxOptionsError,
-        match=r"unknown option 'image' for the local sandbox; valid options: env, isolation, warm_pool",
+        match=r"unknown option 'image' for the local sandbox; valid options: cpus, env, isolation, warm_pool, "
+        r"whole_limits, workspace_bytes",
     ):
         open_sandbox("local", seed_dir, image="x")
     with pytest.raises(SandboxOptionsError, match=r"warm_pol.*valid options: cpus, env, image, tmp_bytes, warm_pool"):

@@ -1,4 +1,4 @@
-"""``asibench-env image ...`` and ``asibench-env sandbox ...``: the Docker sandbox's image and containers."""
+"""``asibench-env image ...``: the Docker sandbox's image (``sandbox sweep`` is in cli/sandbox.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from asibench_env.cli.sandbox import sandbox_app
 from asibench_env.sandbox.base import SandboxError
 from asibench_env.sandbox.container.images import PACKAGES_LABEL, build_image, default_image, find_image, image_tag
-from asibench_env.sandbox.container.launcher import docker_client, sweep_orphans
+from asibench_env.sandbox.container.launcher import docker_client
 
 image_app = typer.Typer(help="Build and inspect the Docker sandbox image.", no_args_is_help=True)
-sandbox_app = typer.Typer(help="Manage sandbox containers.", no_args_is_help=True)
 console = Console()
 
 
@@ -94,12 +94,4 @@ def image_show(
     console.print(f"requirements: {', '.join(json.loads(info.labels.get(PACKAGES_LABEL, '[]'))) or '-'}")
 
 
-@sandbox_app.command("sweep")
-def sandbox_sweep(
-    everything: Annotated[
-        bool, typer.Option("--all", help="Remove every asibench-env container, not only orphans.")
-    ] = False,
-) -> None:
-    """Remove sandbox containers left behind by runs that died."""
-    removed = sweep_orphans(_client(), everything=everything)
-    console.print(f"removed {removed} container(s)")
+__all__ = ["image_app", "sandbox_app"]  # sandbox_app: re-exported until cli/app.py imports cli.sandbox

@@ -7,6 +7,13 @@ hidden, the workspace at /workspace, and a private /tmp. Nothing else of the hos
 is no network, and as host root the processes run as a dedicated unprivileged uid so that process
 limits hold. Without namespaces the sandbox falls back to plain processes with rlimits and reports
 isolation ``none``.
+
+Lifecycle: our init (assets/init.py) is PID 1 of the pid namespace and the shell its child; closing or
+restarting kills the init by its host pid, which ends every process of the namespace. The init also
+watches a pipe only this process can write to, so the sandbox ends when this process dies. Each
+sandbox folder records its owner (owner.py) for the sweeper (local_sweep.py). Whole-sandbox limits
+(a cgroup for memory, processes and CPU, a tmpfs workspace) are set up by local_limits.py and
+reported in ``isolation.details``; see docs/security.md.
 """
 
 from __future__ import annotations
@@ -19,10 +26,10 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -48,8 +55,12 @@ from asibench_env.sandbox.base import (
     SandboxPathError,
 )
 from asibench_env.sandbox.environment import agent_env
+from asibench_env.sandbox.local_limits import WholeLimitRequest, enforce_whole_limits
+from asibench_env.sandbox.local_resources import LocalResources
+from asibench_env.sandbox.local_sweep import FOLDER_PREFIX, sandbox_root, sweep_folders
 from asibench_env.sandbox.notices import FRESH_INTERPRETER, interpreter_lost, shell_replaced
 from asibench_env.sandbox.options import SandboxOptions, resolve_options
+from asibench_env.sandbox.owner import FolderRecord, ProcessRef, current_owner, write_record
 from asibench_env.sandbox.protocol import (
     ShellGone,
     describe_process,
@@ -67,6 +78,7 @@ logger = logging.getLogger(__name__)
 ASSETS = Path(__file__).parent / "assets"
 WORKSPACE_IN_SANDBOX = "/workspace"
 Isolation = Literal["auto", "namespaces", "none"]
+WholeLimits = Literal["auto", "required", "off"]
 _uid_counter = itertools.count()
 INLINE_FILE_BYTES = 1024 * 1024
 """File reads and writes up to this size run on the event loop in the ``*_async`` methods."""
@@ -105,6 +117,16 @@ class LocalSandboxOptions(SandboxOptions):
     warm_pool: int = Field(default=0, ge=0)
     """How many started sandboxes (shell and interpreter up) to keep ready for the next sandboxes of these
     options (0: none); taken once, never reused across episodes."""
+    cpus: float | None = Field(default=2.0, gt=0)
+    """CPU quota of the whole sandbox, in cores (a cgroup); None: no quota."""
+    workspace_bytes: int | None = Field(default=10 * 1024**3, gt=0)
+    """Size cap of the workspace (a tmpfs mounted on its host folder); None: no cap. Files the agent
+    writes there count as the sandbox's memory."""
+    whole_limits: WholeLimits = "auto"
+    """Whole-sandbox limits (memory and process count from the sandbox limits, ``cpus``,
+    ``workspace_bytes``): ``auto`` enforces what this host allows and reports the rest in
+    ``isolation.details``, ``required`` refuses to start without all of them, ``off`` leaves
+    per-process limits only."""
 
 
 class LocalSandbox(Sandbox):
@@ -144,7 +166,16 @@ class LocalSandbox(Sandbox):
                 "ground truth; use isolation='namespaces' or the docker sandbox for untrusted agents",
                 reason if opts.isolation != "none" else "isolation='none' was requested",
             )
-        spec = _BootSpec(runtime, limits, use_ns, tuple(sorted((opts.env or {}).items())))
+        _sweep_once()
+        spec = _BootSpec(
+            runtime,
+            limits,
+            use_ns,
+            tuple(sorted((opts.env or {}).items())),
+            opts.cpus,
+            opts.workspace_bytes,
+            opts.whole_limits,
+        )
         warm = _POOLS.take(spec, opts.warm_pool, lambda: LocalSandbox._started(spec)) if opts.warm_pool else None
         if warm is not None:
             self._adopt(warm)
@@ -167,16 +198,31 @@ class LocalSandbox(Sandbox):
                 "uid": str(self._uid if self._uid is not None else os.geteuid()),
                 "runtime": str(self._runtime),
                 "warm_pool": str(opts.warm_pool),
+                **self._limits_report,
             }
             if self._use_ns
-            else {"reason": reason if opts.isolation != "none" else "requested", "warm_pool": str(opts.warm_pool)},
+            else {
+                "reason": reason if opts.isolation != "none" else "requested",
+                "warm_pool": str(opts.warm_pool),
+                **self._limits_report,
+            },
         )
 
     # ------------------------------------------------------------------ backend lifecycle
     @classmethod
     def start(cls) -> None:
-        """Check once whether namespaces are available (warm pools start with their first sandbox)."""
+        """Check once whether namespaces are available and sweep orphans (warm pools start with their first sandbox)."""
         namespaces_available()
+        _sweep_once()
+
+    @classmethod
+    def sweep(cls, *, everything: bool = False) -> int:
+        """End the local sandbox folders whose owner process is gone (every one with ``everything``).
+
+        Kills what still runs in them, detaches their workspace mounts, removes their cgroups and
+        folders; see :mod:`asibench_env.sandbox.local_sweep`. Returns how many were ended.
+        """
+        return sweep_folders(everything=everything)
 
     @classmethod
     def shutdown(cls, wait: bool = True) -> None:
@@ -191,26 +237,50 @@ class LocalSandbox(Sandbox):
 
     # ------------------------------------------------------------------ set-up
     def _setup(self, spec: _BootSpec) -> None:
-        """The sandbox's state before anything is started."""
+        """The sandbox's state before anything is started (its folder and owner record exist from here)."""
+        self._spec = spec
         self.limits = spec.limits
         self._closed = False
         self._runtime = spec.runtime
         self._use_ns = spec.use_ns
         self._root_host = os.geteuid() == 0
         self._uid = _sandbox_uid() if (self._use_ns and self._root_host) else None
-        self._base = Path(tempfile.mkdtemp(prefix="asibench-sbx-"))
+        self._base = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX, dir=sandbox_root()))
+        self._res = LocalResources(self._base)
+        self._finalizer = weakref.finalize(self, self._res.release)
+        self._record = FolderRecord(owner=current_owner())
+        write_record(self._base, self._record)
+        if self._use_ns:
+            self._res.watchdog = os.pipe()
+        self._limits_report: dict[str, str | None] = {}
         self.workspace = self._base / "workspace"
         self._newroot = self._base / "root"
         self._ctl = self._base / "ctl"
         self._token = secrets.token_hex(8)
         self._extra_env = dict(spec.env)
-        self._shell: subprocess.Popen | None = None
         self._pid1: int | None = None
+        self._shell_pid: int | None = None
         self._pidns: str | None = None
-        self._kernel: subprocess.Popen | None = None
         self._kernel_lost = False
         self._warm_kernel: _WarmKernel | None = None
-        self._finalizer = weakref.finalize(self, _cleanup, self._base, [])
+
+    @property
+    def _shell(self) -> subprocess.Popen | None:
+        """The process holding the sandbox: ``unshare`` with namespaces, else the shell itself."""
+        return self._res.shell
+
+    @_shell.setter
+    def _shell(self, process: subprocess.Popen | None) -> None:
+        self._res.shell = process
+
+    @property
+    def _kernel(self) -> subprocess.Popen | None:
+        """The Python interpreter's process (``nsenter`` with namespaces)."""
+        return self._res.kernel
+
+    @_kernel.setter
+    def _kernel(self, process: subprocess.Popen | None) -> None:
+        self._res.kernel = process
 
     def _boot(self) -> None:
         """Start the sandbox with an empty workspace: folders, root, namespaces and shell."""
@@ -241,10 +311,11 @@ class LocalSandbox(Sandbox):
         """Take over a pooled sandbox's processes and folders (the pooled object is left closed and empty)."""
         warm._finalizer.detach()
         state = dict(warm.__dict__)
-        warm.__dict__.update(_closed=True, _shell=None, _kernel=None)
+        emptied = LocalResources(warm._base)
+        emptied.released = True
+        warm.__dict__.update(_closed=True, _res=emptied)
         self.__dict__.update(state)
-        processes = [p for p in (self._shell, self._kernel) if p is not None]
-        self._finalizer = weakref.finalize(self, _cleanup, self._base, processes)
+        self._finalizer = weakref.finalize(self, self._res.release)
 
     def _alive(self) -> bool:
         return (
@@ -260,14 +331,40 @@ class LocalSandbox(Sandbox):
         self._newroot.mkdir()
         shutil.copy(ASSETS / "shell_server.sh", self._ctl / "shell_server.sh")
         shutil.copy(ASSETS / "kernel.py", self._ctl / "kernel.py")
+        shutil.copy(ASSETS / "init.py", self._ctl / "init.py")
         (self._ctl / "setup.sh").write_text(self._setup_script())
+        self._limits_report = self._apply_whole_limits()
         if self._uid is not None:
             os.chown(self.workspace, self._uid, self._uid)
             os.chmod(self._base, 0o711)
 
+    def _apply_whole_limits(self) -> dict[str, str | None]:
+        """Create the sandbox's cgroup and workspace tmpfs as the options ask; report what holds and how."""
+        enforced = enforce_whole_limits(self._spec.whole(), self._base.name, self.workspace, self._uid, self._use_ns)
+        self._res.cgroup = enforced.cgroup
+        self._res.workspace_mounted = enforced.workspace_mounted
+        if enforced.cgroup is not None or enforced.workspace_mounted:
+            self._record = self._record.model_copy(
+                update={
+                    "cgroups": [str(p) for p in enforced.cgroup.paths()] if enforced.cgroup else [],
+                    "cgroup_version": enforced.cgroup.version if enforced.cgroup else None,
+                    "workspace_mount": str(self.workspace) if enforced.workspace_mounted else None,
+                }
+            )
+            write_record(self._base, self._record)
+        return enforced.report
+
     def _seed(self, seed_dir: Path) -> None:
         """Copy the starting files into the (running) sandbox's workspace, owned by the agent."""
-        shutil.copytree(seed_dir, self.workspace, symlinks=True, dirs_exist_ok=True)
+        try:
+            shutil.copytree(seed_dir, self.workspace, symlinks=True, dirs_exist_ok=True)
+        except OSError as exc:
+            if not self._res.workspace_mounted:
+                raise
+            raise SandboxError(
+                f"the starting files do not fit the workspace's {self._spec.workspace_bytes}-byte cap ({exc}); "
+                "raise the workspace_bytes option"
+            ) from exc
         for name in AGENT_MEMORY_FILES:
             target = self.workspace / name
             if target.is_dir() and not target.is_symlink():
@@ -318,7 +415,7 @@ class LocalSandbox(Sandbox):
             'mount -t proc -o nosuid,nodev,noexec proc "$R/proc"',
             f'mount -t tmpfs -o mode=1777,size={tmp_mb}m,nosuid,nodev tmp "$R/tmp"',
             f'mount --bind "{self.workspace}" "$R/workspace"',
-            f'cp "{self._ctl}/shell_server.sh" "{self._ctl}/kernel.py" "$R/opt/asibench/"',
+            f'cp "{self._ctl}/shell_server.sh" "{self._ctl}/kernel.py" "{self._ctl}/init.py" "$R/opt/asibench/"',
             'mount -o remount,ro "$R"',
         ]
         return "\n".join(lines) + "\n"
@@ -340,10 +437,17 @@ class LocalSandbox(Sandbox):
     def _env_args(self) -> list[str]:
         return ["env", "-i", *(f"{k}={v}" for k, v in self._env().items())]
 
+    def _enter_cgroup(self, command: list[str]) -> list[str]:
+        """``command`` made to join the sandbox's cgroup first (unchanged without one)."""
+        return self._res.cgroup.enter_command(command) if self._res.cgroup is not None else command
+
     def _start_shell(self) -> None:
         if self._use_ns:
+            assert self._res.watchdog is not None
+            watchdog = self._res.watchdog[0]
+            init = f"{base_python()} -I -S /opt/asibench/init.py {watchdog}"
             inner = (
-                f'exec chroot "{self._newroot}" {" ".join(self._privilege_drop())} '
+                f'exec chroot "{self._newroot}" {init} {" ".join(self._privilege_drop())} '
                 f"{' '.join(_quote(a) for a in self._env_args())} /bin/bash --noprofile --norc -c "
                 f"{_quote(self._ulimits() + 'exec /bin/bash --noprofile --norc /opt/asibench/shell_server.sh')}"
             )
@@ -352,14 +456,16 @@ class LocalSandbox(Sandbox):
                 command[1:1] = ["--user", "--map-root-user"]
             command += ["/bin/bash", "-c", f'. "{self._ctl}/setup.sh" && {inner}']
             self._shell = subprocess.Popen(
-                command,
+                self._enter_cgroup(command),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
                 start_new_session=True,
+                pass_fds=(watchdog,),
             )
-            self._pid1 = self._find_pid1(self._shell.pid)
+            self._pid1 = self._find_child(self._shell.pid)
+            self._res.init = ProcessRef.of(self._pid1)
             self._pidns = os.readlink(f"/proc/{self._pid1}/ns/pid")
         else:
             (self._base / "tmp" / "matplotlib").mkdir(parents=True, exist_ok=True)
@@ -379,15 +485,18 @@ class LocalSandbox(Sandbox):
                 start_new_session=True,
             )
             self._pid1 = self._shell.pid
-        self._finalizer.detach()
-        self._finalizer = weakref.finalize(self, _cleanup, self._base, [self._shell])
         probe = self._roundtrip("true", 30.0)
         if probe.exit_code != 0:
             raise SandboxError(f"the sandbox shell did not start: {probe.output[-2000:]}")
+        self._shell_pid = self._find_child(self._pid1) if self._use_ns else self._pid1
+        if self._use_ns:
+            self._record = self._record.model_copy(update={"init": self._res.init})
+            write_record(self._base, self._record)
 
-    def _find_pid1(self, unshare_pid: int) -> int:
+    def _find_child(self, parent: int) -> int:
+        """The first child of ``parent`` (the init of ``unshare``, the shell of the init), waiting up to 10 s."""
         deadline = time.monotonic() + 10
-        path = Path(f"/proc/{unshare_pid}/task/{unshare_pid}/children")
+        path = Path(f"/proc/{parent}/task/{parent}/children")
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
                 children = path.read_text().split()
@@ -401,7 +510,7 @@ class LocalSandbox(Sandbox):
 
     # ------------------------------------------------------------------ processes
     def processes(self) -> list[ProcessInfo]:
-        """Every process the agent started (host pids; the init shell excluded); see :meth:`Sandbox.processes`."""
+        """Every process the agent started (host pids; init and shell excluded); see :meth:`Sandbox.processes`."""
         self._check_open()
         idle = self._warm_kernel is not None and self._warm_kernel.idle(self._kernel)
         return [
@@ -411,13 +520,13 @@ class LocalSandbox(Sandbox):
         ]
 
     def _pids(self) -> list[int]:
-        """Host pids of every process in the sandbox except its init shell."""
+        """Host pids of every process in the sandbox except its init and its shell."""
         found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             pid = int(entry)
-            if pid == self._pid1:
+            if pid in (self._pid1, self._shell_pid):
                 continue
             try:
                 if self._use_ns:
@@ -430,7 +539,7 @@ class LocalSandbox(Sandbox):
         return found
 
     def stop_processes(self, keep_kernel: bool = False) -> int:
-        """Kill every process the agent started (the init shell stays); see :meth:`Sandbox.stop_processes`.
+        """Kill every process the agent started (the init and the shell stay); see :meth:`Sandbox.stop_processes`.
 
         Args:
             keep_kernel: spare the Python interpreter (what a shell command's timeout does).
@@ -526,9 +635,11 @@ class LocalSandbox(Sandbox):
         return _restarted(result) if restarted else result
 
     def _restart_shell(self) -> None:
-        self._stop_kernel()
-        if self._shell is not None:
-            _kill_tree(self._shell)
+        """A new namespace with a new shell on the same workspace (the old namespace is killed whole)."""
+        if not self._use_ns and self._shell is not None:
+            with contextlib.suppress(Exception):
+                self._stop()
+        self._res.end_namespace()
         self._start_shell()
 
     # ------------------------------------------------------------------ python
@@ -546,10 +657,23 @@ class LocalSandbox(Sandbox):
         env_args = [*self._env_args(), *(f"{k}={v}" for k, v in env_extra.items())]
         if self._use_ns:
             # --wd: start in the shell's working directory, inside the new root (not the caller's, outside it).
-            enter = ["nsenter", "-t", str(self._pid1), "--mount", "--pid", "--net", "--ipc", "--uts", "--root", "--wd"]
+            enter = [
+                "nsenter",
+                "-t",
+                str(self._shell_pid),
+                "--mount",
+                "--pid",
+                "--net",
+                "--ipc",
+                "--uts",
+                "--root",
+                "--wd",
+            ]
             if not self._root_host:
                 enter[1:1] = ["--user", "--preserve-credentials"]
-            command = [*enter, *self._privilege_drop(), *env_args, python, "-u", "/opt/asibench/kernel.py"]
+            command = self._enter_cgroup(
+                [*enter, *self._privilege_drop(), *env_args, python, "-u", "/opt/asibench/kernel.py"]
+            )
             cwd = None
         else:
             command = [*env_args, python, "-u", str(self._ctl / "kernel.py")]
@@ -564,9 +688,7 @@ class LocalSandbox(Sandbox):
         )
 
     def _stop_kernel(self) -> None:
-        kernel, self._kernel = self._kernel, None
-        if kernel is not None:
-            _kill_tree(kernel)
+        self._res.stop_kernel()
 
     def _kernel_stale(self) -> bool:
         return self._kernel is None or self._kernel.poll() is not None
@@ -722,21 +844,13 @@ class LocalSandbox(Sandbox):
             return
         self._closed = True
         if self._use_ns and getattr(self, "options", None) is not None and self.options.warm_pool:
-            processes = [p for p in (self._kernel, self._shell) if p is not None]
-            self._kernel = self._shell = None
-            for process in processes:  # the whole namespace dies with its init (and the kernel's group)
-                with contextlib.suppress(OSError):
-                    os.killpg(process.pid, signal.SIGKILL)
+            self._res.kill_now()  # the whole namespace dies with its init
             self._finalizer.detach()
-            _RELEASES.submit(_cleanup, self._base, processes)
+            _RELEASES.submit(self._res.release)
             return
-        self._stop_kernel()
-        if self._shell is not None:
-            _kill_tree(self._shell)
-            if not self._use_ns:
-                with contextlib.suppress(Exception):
-                    self._stop()
-        self._shell = None
+        if not self._use_ns and self._shell is not None:
+            with contextlib.suppress(Exception):
+                self._stop()
         self._finalizer()
 
     def __del__(self) -> None:
@@ -752,6 +866,13 @@ class _BootSpec:
     limits: SandboxLimits
     use_ns: bool
     env: tuple[tuple[str, str], ...]
+    cpus: float | None = None
+    workspace_bytes: int | None = None
+    whole_limits: WholeLimits = "auto"
+
+    def whole(self) -> WholeLimitRequest:
+        """The whole-sandbox limits these options ask for."""
+        return WholeLimitRequest(self.limits, self.cpus, self.workspace_bytes, self.whole_limits)
 
 
 class _WarmKernel:
@@ -802,24 +923,21 @@ def _py_version() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
-    with contextlib.suppress(OSError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        process.kill()
-    with contextlib.suppress(Exception):
-        process.wait(5)
-    for stream in (process.stdin, process.stdout):
-        with contextlib.suppress(Exception):
-            if stream:
-                stream.close()
+_sweep_lock = threading.Lock()
+_swept = False
 
 
-def _cleanup(base: Path, processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process is not None and process.poll() is None:
-            _kill_tree(process)
-    shutil.rmtree(base, ignore_errors=True)
+def _sweep_once() -> None:
+    """Sweep orphaned sandbox folders the first time this process starts a local sandbox (never raises)."""
+    global _swept
+    with _sweep_lock:
+        if _swept:
+            return
+        _swept = True
+    try:
+        sweep_folders()
+    except Exception:  # noqa: BLE001 - a failed sweep must not stop a sandbox from starting
+        logger.exception("could not sweep orphaned local sandbox folders")
 
 
 __all__ = ["LocalSandbox", "LocalSandboxOptions", "SandboxPathError", "namespaces_available"]
