@@ -12,12 +12,13 @@ from collections.abc import Sequence
 import typer
 
 from asibench_env.cli import exit_codes
-from asibench_env.cli.docker import image_app, sandbox_app
+from asibench_env.cli.docker import image_app
 from asibench_env.cli.instances import instances_app
 from asibench_env.cli.leaderboard import leaderboard
 from asibench_env.cli.report import report
 from asibench_env.cli.rollouts import rollouts
 from asibench_env.cli.run import run
+from asibench_env.cli.sandbox import sandbox_app
 from asibench_env.cli.score import score
 from asibench_env.cli.site import site_app
 from asibench_env.cli.submission import submission_app

@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from asibench_env.cli.sandbox import sandbox_app
 from asibench_env.sandbox.base import SandboxError
 from asibench_env.sandbox.container.images import PACKAGES_LABEL, build_image, default_image, find_image, image_tag
 from asibench_env.sandbox.container.launcher import docker_client
@@ -94,4 +93,4 @@ def image_show(
     console.print(f"requirements: {', '.join(json.loads(info.labels.get(PACKAGES_LABEL, '[]'))) or '-'}")
 
 
-__all__ = ["image_app", "sandbox_app"]  # sandbox_app: re-exported until cli/app.py imports cli.sandbox
+__all__ = ["image_app"]
