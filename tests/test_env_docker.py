@@ -51,6 +51,7 @@ def test_symlinked_output_scores_zero_on_docker(docker_env):
     assert reward == 0.0 and "coef.npy" in info["refused_outputs"]
 
 
+@pytest.mark.fault
 def test_a_container_that_dies_mid_episode_is_an_infra_error(docker_env, docker_client):
     from asibench_env.agents import OracleAgent
 

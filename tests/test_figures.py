@@ -13,6 +13,8 @@ import pytest
 from asibench_env.rewards import evaluate
 from asibench_env.tasks.figures import NotAFigureError, describe_figure, read_image_header
 
+pytestmark = pytest.mark.fault  # part of the fault battery (docs/security.md)
+
 matplotlib.use("Agg")
 
 

@@ -122,6 +122,7 @@ def test_cannot_write_outside_the_workspace(box: DockerSandbox):
     assert box.exec("touch /workspace/ok /tmp/ok && echo fine").output.strip() == "fine"
 
 
+@pytest.mark.fault
 def test_memory_bomb_kills_only_the_bomb(box: DockerSandbox):
     box.run_python("kept = 41")
     bomb = box.exec("python3 -c 'x = bytearray(2 * 1024**3); print(len(x))'", timeout=60)
@@ -133,6 +134,7 @@ def test_memory_bomb_kills_only_the_bomb(box: DockerSandbox):
     assert box.exec("echo still alive").output.strip() == "still alive"
 
 
+@pytest.mark.fault
 def test_disk_fill_stops_at_the_workspace_cap(box: DockerSandbox):
     result = box.exec("dd if=/dev/zero of=fill.bin bs=1M count=200 2>&1; echo rc=$?", timeout=60)
     assert "No space left on device" in result.output and "rc=1" in result.output
@@ -144,6 +146,7 @@ def test_disk_fill_stops_at_the_workspace_cap(box: DockerSandbox):
     assert box.write_file("after.txt", "space again") == 11
 
 
+@pytest.mark.fault
 def test_the_supervisor_cannot_be_killed_or_traced(box: DockerSandbox):
     result = box.exec("kill -9 1; kill -STOP 1; kill -TERM 1; echo sent")
     assert result.output.strip().endswith("sent")
@@ -155,6 +158,7 @@ def test_the_supervisor_cannot_be_killed_or_traced(box: DockerSandbox):
     assert "attach -1" in traced
 
 
+@pytest.mark.fault
 def test_a_crashed_owner_leaves_no_container(docker_client, seed_dir: Path, tmp_path: Path):
     ready = tmp_path / "ready"
     script = textwrap.dedent(
@@ -180,6 +184,7 @@ def test_a_crashed_owner_leaves_no_container(docker_client, seed_dir: Path, tmp_
     assert launcher.wait_until_gone(docker_client, {container_id}, timeout=30) == set()
 
 
+@pytest.mark.fault
 def test_the_sweeper_removes_orphans_only(docker_client):
     def sleeper(owner: str) -> str:
         created = docker_client.api.create_container(

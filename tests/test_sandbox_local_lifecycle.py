@@ -25,6 +25,8 @@ from asibench_env.sandbox.local import LocalSandbox
 from asibench_env.sandbox.local_sweep import FOLDER_PREFIX, chrooted_into, sweep_folders
 from asibench_env.sandbox.owner import FolderRecord, ProcessRef, current_owner, read_record, write_record
 
+pytestmark = pytest.mark.fault  # part of the fault battery (docs/security.md)
+
 
 def _uid_processes(uid: int) -> list[int]:
     found = []

@@ -146,3 +146,25 @@ def test_a_container_killed_mid_step_is_retried_not_scored_zero(docker_client, t
     assert doc["episode_status"] == "scored" and doc["final_score"] >= 99
     statuses = sorted(e["status"] for e in load(out, "episodes").to_table().to_pylist())
     assert statuses == ["infra_error", "scored"]  # the killed attempt is kept as infra_error, then retried
+
+
+def test_setsid_exec_cannot_outlive_a_docker_sandbox(docker_client, seed_dir: Path) -> None:
+    """Issue 16's first reproduction on Docker: a detached process goes with the container."""
+    from asibench_env.sandbox.container import launcher
+    from asibench_env.sandbox.container.sandbox import DockerSandbox
+
+    box = DockerSandbox(seed_dir)
+    container_id = box.container_id
+    try:
+        # `exec setsid ...` replaces the shell: the supervisor kills strays when it starts a new one; a
+        # detached background process is what would survive if anything could.
+        box.exec("exec setsid sleep 100003", timeout=3)
+        assert box.processes() == []
+        box.exec("setsid sleep 100003 > /dev/null 2>&1 &")
+        running = subprocess.run(["ps", "-eo", "args", "-ww"], capture_output=True, text=True).stdout
+        assert "sleep 100003" in running  # the detached sleep runs (in the container) until close
+    finally:
+        box.close()
+    assert launcher.wait_until_gone(docker_client, {container_id}, timeout=30) == set()
+    top = subprocess.run(["ps", "-eo", "args", "-ww"], capture_output=True, text=True).stdout
+    assert "sleep 100003" not in top  # nothing of it runs anywhere on the host
