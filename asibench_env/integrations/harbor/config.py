@@ -41,17 +41,22 @@ class HarborMetadata(_Section):
 
 
 class HarborVerifier(_Section):
-    """``[verifier]``: the scorer's time limit; it runs in the agent's container after the agent, offline."""
+    """``[verifier]``: the scorer's time limit; it runs in the agent's container after the agent, offline.
+
+    It runs as root, so processes the agent (uid 1000) left behind cannot signal or trace it.
+    """
 
     timeout_sec: float
     network_mode: Literal["no-network"] = "no-network"
+    user: str = "root"
 
 
 class HarborAgent(_Section):
-    """``[agent]``: the agent's time limit and network (none)."""
+    """``[agent]``: the agent's time limit, network (none) and user (the sandbox image's ``agent``, uid 1000)."""
 
     timeout_sec: float
     network_mode: Literal["no-network"] = "no-network"
+    user: int = 1000
 
 
 class HarborEnvironment(_Section):
