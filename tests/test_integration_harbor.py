@@ -269,10 +269,22 @@ def _exec(container: Any, command: list[str], user: str) -> str:
     return text
 
 
-def _harbor_trial(docker_client: Any, folder: Path) -> dict[str, float]:
+AGENT_PROCESSES = (  # processes of uid 1000 that run (not stopped), but the container's PID 1
+    "import os; print(sum(1 for p in os.listdir('/proc') if p.isdigit() and p != '1' and "
+    "open(f'/proc/{p}/status').read().split('Uid:')[1].split()[0] == '1000' and "
+    "open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[0] not in 'TtZX'))"
+)
+
+
+def _harbor_trial(docker_client: Any, folder: Path) -> tuple[dict[str, float], str]:
     """Harbor's trial steps with its oracle agent: build environment/, start it offline, upload and run
-    solution/solve.sh as the agent's user, then upload tests/ and run tests/test.sh as the verifier's."""
+    solution/solve.sh as the agent's user, then upload tests/ and run tests/test.sh as the verifier's.
+
+    The agent leaves a process running (as an agent may): the verifier must stop it before scoring.
+    Returns the rewards and test.sh's output.
+    """
     config = tomllib.loads((folder / "task.toml").read_text())
+    agent_user = str(config["agent"]["user"])
     tag = f"asibench-env-harbor-test:{hashlib.sha256(folder.name.encode()).hexdigest()[:12]}"
     docker_client.images.build(path=str(folder / "environment"), tag=tag, rm=True, network_mode="none")
     container = None
@@ -281,14 +293,17 @@ def _harbor_trial(docker_client: Any, folder: Path) -> dict[str, float]:
         _exec(container, ["mkdir", "-p", "/logs/verifier", "/logs/agent"], "root")
         _exec(container, ["chmod", "777", "/logs/verifier", "/logs/agent"], "root")
         _put_dir(container, folder / "solution", "/solution")
-        _exec(container, ["bash", "/solution/solve.sh"], str(config["agent"]["user"]))
+        _exec(container, ["bash", "/solution/solve.sh"], agent_user)
+        container.exec_run(["sh", "-c", "while true; do sleep 1; done"], user=agent_user, detach=True)
+        assert int(_exec(container, ["python3", "-c", AGENT_PROCESSES], "root")) >= 1
         _put_dir(container, folder / "tests", "/tests")  # only after the agent has finished
-        _exec(container, ["bash", "/tests/test.sh"], config["verifier"]["user"])
+        output = _exec(container, ["bash", "/tests/test.sh"], config["verifier"]["user"])
+        assert int(_exec(container, ["python3", "-c", AGENT_PROCESSES], "root")) == 0
         bits, _ = container.get_archive("/logs/verifier/reward.json")
         with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as archive:
             member = archive.extractfile("reward.json")
             assert member is not None
-            return json.loads(member.read())
+            return json.loads(member.read()), output
     finally:
         if container is not None:
             container.remove(force=True)
@@ -320,7 +335,8 @@ def test_oracle_trial_earns_our_oracle_score(
         instance_cache=instance_cache,
         options=HarborExportOptions(image=default_image()),
     )
-    rewards = _harbor_trial(docker_client, item.path)
+    rewards, output = _harbor_trial(docker_client, item.path)
+    assert "stopped" in output and "final score" in output
     env = make_env(spec.task_id, level=spec.level)
     ours = run_episode(env, OracleAgent(registry), EpisodeSpec(spec.task_id, spec.level, spec.seed))
     assert ours.status == "scored" and ours.final_score is not None

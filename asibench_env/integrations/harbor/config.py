@@ -11,6 +11,8 @@ from asibench_env.integrations.harbor import toml_text
 HARBOR_VERSION = "0.25.0"
 """The Harbor release whose task format the export writes (and the tests load with)."""
 TASK_SCHEMA_VERSION = "1.4"
+AGENT_UID = 1000
+"""The sandbox image's ``agent`` user: the agent runs as it, and the verifier stops its processes."""
 
 
 class _Section(BaseModel):
@@ -56,7 +58,7 @@ class HarborAgent(_Section):
 
     timeout_sec: float
     network_mode: Literal["no-network"] = "no-network"
-    user: int = 1000
+    user: int = AGENT_UID
 
 
 class HarborEnvironment(_Section):

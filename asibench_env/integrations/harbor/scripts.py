@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from asibench_env.integrations.harbor.config import AGENT_UID
+
 SOLVER_PATH = ".oracle/solve.py"
 """Where the solver runs from in the workspace: the same place as the oracle agent's."""
 
-TEST_SH = """#!/bin/bash
+TEST_SH = f"""#!/bin/bash
 # Harbor verifier of an asibench-env task: scores the agent's /workspace with asibench-env's scoring
 # engine (tests/lib, tests/verify.py) against tests/reference, and writes /logs/verifier/reward.json:
 # "reward" = final score / 100, "scorer.<name>" = each scorer's score / its maximum.
@@ -13,7 +15,7 @@ set -euo pipefail
 PYTHON=/opt/runtime/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 mkdir -p /logs/verifier
-exec "$PYTHON" -I -B "$(dirname "$0")/verify.py" --workspace /workspace --logs /logs/verifier
+exec "$PYTHON" -I -B "$(dirname "$0")/verify.py" --workspace /workspace --logs /logs/verifier --agent-uid {AGENT_UID}
 """
 
 SOLVE_SH = f"""#!/bin/bash

@@ -12,7 +12,10 @@ module, a host failure) writes no reward and exits 2, so Harbor records an error
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +32,43 @@ SCORING_FILE = "scoring.json"
 REPORT_FILE = "score_report.json"
 MAX_FILE_BYTES = 512 * 1024**2
 MAX_TOTAL_BYTES = 2 * 1024**3
+AGENT_UID = 1000
+"""The sandbox image's ``agent`` user, which task.toml's ``[agent] user`` names."""
+STOP_ROUNDS = 20
+
+
+def _running_as(pid: str, uid: int) -> bool:
+    """Whether process ``pid`` runs (is not stopped) with ``uid`` among its user ids."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    uids = next((line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), [])
+    return str(uid) in uids and state not in ("T", "t", "Z", "X")
+
+
+def stop_agent_processes(uid: int = AGENT_UID) -> int:
+    """Stop (SIGSTOP) every process the agent's user left running, as our sandboxes do before collecting.
+
+    Nothing the agent started can then change its outputs, or read ``/tests``, while scoring runs;
+    the container is removed after verification. The container's own PID 1 is left alone (signals to
+    it are ignored, and what it runs keeps the container up). Needs root (``[verifier] user``); as
+    another user it does nothing. Returns how many processes were stopped.
+    """
+    if os.geteuid() != 0:
+        return 0
+    stopped = 0
+    for _ in range(STOP_ROUNDS):  # a process forking while we stop is caught in a later round
+        found = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
+        running = [p for p in found if _running_as(p, uid)]
+        for pid in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGSTOP)
+        stopped += len(running)
+        if not running:
+            break
+    return stopped
 
 
 def rewards_of(report: ScoreReport) -> dict[str, float]:
@@ -66,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workspace", type=Path, default=Path("/workspace"))
     parser.add_argument("--logs", type=Path, default=Path("/logs/verifier"))
+    parser.add_argument("--agent-uid", type=int, default=AGENT_UID)
     args = parser.parse_args(argv)
+    stopped = stop_agent_processes(args.agent_uid)
+    if stopped:
+        print(f"stopped {stopped} process(es) the agent left running")
     tests_dir = Path(__file__).resolve().parent
     scoring = json.loads((tests_dir / SCORING_FILE).read_text(encoding="utf-8"))
     report, outputs = score_workspace(scoring, args.workspace, tests_dir)
