@@ -346,3 +346,24 @@ def test_oracle_trial_earns_our_oracle_score(
     assert len(scorer_keys) == len(ours.score_results)
     for key, result in zip(scorer_keys, ours.score_results, strict=True):
         assert rewards[key] == pytest.approx(result["score"] / result["max_score"])
+
+
+def test_toml_writer_round_trips_through_tomllib() -> None:
+    from asibench_env.integrations.harbor import toml_text
+
+    document = {
+        "schema_version": "1.4",
+        "flag": True,
+        "task": {
+            "name": "asibench/x",
+            "description": 'quotes " and \\ and\nnew line, ünïcode, 🚀',
+            "keywords": ["a", "b"],
+        },
+        "metadata": {"seed": 3, "noise": 0.03, "params": {"n": 1, "weird key": "v", "mode": "a.b"}},
+        "empty": {},
+    }
+    text = toml_text.dumps(document)
+    assert tomllib.loads(text) == document
+    assert toml_text.dumps(document) == text
+    with pytest.raises(ValueError, match="finite"):
+        toml_text.dumps({"x": float("nan")})
