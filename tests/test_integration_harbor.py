@@ -269,10 +269,11 @@ def _exec(container: Any, command: list[str], user: str) -> str:
     return text
 
 
-AGENT_PROCESSES = (  # processes of uid 1000 that run (not stopped), but the container's PID 1
-    "import os; print(sum(1 for p in os.listdir('/proc') if p.isdigit() and p != '1' and "
+AGENT_PROCESSES = (  # live processes of uid 1000 outside the container command's session (1)
+    "import os; print(sum(1 for p in os.listdir('/proc') if p.isdigit() and "
     "open(f'/proc/{p}/status').read().split('Uid:')[1].split()[0] == '1000' and "
-    "open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[0] not in 'TtZX'))"
+    "open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[0] not in 'ZX' and "
+    "open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[3] != '1'))"
 )
 
 
@@ -294,8 +295,9 @@ def _harbor_trial(docker_client: Any, folder: Path) -> tuple[dict[str, float], s
         _exec(container, ["chmod", "777", "/logs/verifier", "/logs/agent"], "root")
         _put_dir(container, folder / "solution", "/solution")
         _exec(container, ["bash", "/solution/solve.sh"], agent_user)
-        container.exec_run(["sh", "-c", "while true; do sleep 1; done"], user=agent_user, detach=True)
-        assert int(_exec(container, ["python3", "-c", AGENT_PROCESSES], "root")) >= 1
+        container.exec_run(["sh", "-c", "while true; do sleep 0.1; done"], user=agent_user, detach=True)
+        container.exec_run(["sh", "-c", "(setsid sh -c 'while true; do sleep 0.1; done' &)"], user=agent_user)
+        assert int(_exec(container, ["python3", "-c", AGENT_PROCESSES], "root")) >= 2
         _put_dir(container, folder / "tests", "/tests")  # only after the agent has finished
         output = _exec(container, ["bash", "/tests/test.sh"], config["verifier"]["user"])
         assert int(_exec(container, ["python3", "-c", AGENT_PROCESSES], "root")) == 0
@@ -336,7 +338,7 @@ def test_oracle_trial_earns_our_oracle_score(
         options=HarborExportOptions(image=default_image()),
     )
     rewards, output = _harbor_trial(docker_client, item.path)
-    assert "stopped" in output and "final score" in output
+    assert "killed" in output and "final score" in output
     env = make_env(spec.task_id, level=spec.level)
     ours = run_episode(env, OracleAgent(registry), EpisodeSpec(spec.task_id, spec.level, spec.seed))
     assert ours.status == "scored" and ours.final_score is not None

@@ -37,38 +37,43 @@ AGENT_UID = 1000
 STOP_ROUNDS = 20
 
 
-def _running_as(pid: str, uid: int) -> bool:
-    """Whether process ``pid`` runs (is not stopped) with ``uid`` among its user ids."""
+CONTAINER_SESSION = "1"
+"""The session of the container's own command (PID 1): ``docker exec`` starts every other process,
+the agent's included, in a session of its own, and a process cannot move into another session."""
+
+
+def _agent_process(pid: str, uid: int) -> bool:
+    """Whether ``pid`` is a live process of ``uid`` outside the container's own command."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return False
     uids = next((line.split()[1:] for line in status.splitlines() if line.startswith("Uid:")), [])
-    return str(uid) in uids and state not in ("T", "t", "Z", "X")
+    state, session = fields[0], fields[3]
+    return str(uid) in uids and state not in ("Z", "X") and session != CONTAINER_SESSION
 
 
-def stop_agent_processes(uid: int = AGENT_UID) -> int:
-    """Stop (SIGSTOP) every process the agent's user left running, as our sandboxes do before collecting.
+def kill_agent_processes(uid: int = AGENT_UID) -> int:
+    """Kill every process the agent's user left running, as our sandboxes do before collecting outputs.
 
-    Nothing the agent started can then change its outputs, or read ``/tests``, while scoring runs;
-    the container is removed after verification. The container's own PID 1 is left alone (signals to
-    it are ignored, and what it runs keeps the container up). Needs root (``[verifier] user``); as
-    another user it does nothing. Returns how many processes were stopped.
+    Nothing the agent started can then change its outputs, or read ``/tests``, while scoring runs.
+    The container's own command (PID 1's session, e.g. Harbor's ``sh -c "sleep infinity"``, which
+    runs as the same user) is left alone: it keeps the container up. Needs root (``[verifier]
+    user``); as another user it does nothing. Returns how many processes were killed.
     """
     if os.geteuid() != 0:
         return 0
-    stopped = 0
-    for _ in range(STOP_ROUNDS):  # a process forking while we stop is caught in a later round
-        found = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, os.getpid())]
-        running = [p for p in found if _running_as(p, uid)]
-        for pid in running:
+    killed = 0
+    for _ in range(STOP_ROUNDS):  # a process forking while we kill is caught in a later round
+        found = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid() and _agent_process(p, uid)]
+        for pid in found:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGSTOP)
-        stopped += len(running)
-        if not running:
+                os.kill(int(pid), signal.SIGKILL)
+        killed += len(found)
+        if not found:
             break
-    return stopped
+    return killed
 
 
 def rewards_of(report: ScoreReport) -> dict[str, float]:
@@ -108,9 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logs", type=Path, default=Path("/logs/verifier"))
     parser.add_argument("--agent-uid", type=int, default=AGENT_UID)
     args = parser.parse_args(argv)
-    stopped = stop_agent_processes(args.agent_uid)
-    if stopped:
-        print(f"stopped {stopped} process(es) the agent left running")
+    killed = kill_agent_processes(args.agent_uid)
+    if killed:
+        print(f"killed {killed} process(es) the agent left running")
     tests_dir = Path(__file__).resolve().parent
     scoring = json.loads((tests_dir / SCORING_FILE).read_text(encoding="utf-8"))
     report, outputs = score_workspace(scoring, args.workspace, tests_dir)
