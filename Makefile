@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench clean sandbox-image chromium
+.PHONY: demo test test-fast lint bench clean sandbox-image chromium harbor-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +18,11 @@ demo: $(STAMP)
 	$(BIN)/asibench-env leaderboard runs/demo --out runs/demo-leaderboard
 	$(BIN)/asibench-env site build runs/demo --leaderboard runs/demo-leaderboard/leaderboard.json --out runs/demo-site  # prints its index page
 
-test: $(STAMP) sandbox-image chromium lint
+test: $(STAMP) sandbox-image chromium harbor-venv lint
 	bash .ci/pytest.sh
 
 # For contributors: lint plus every test not marked slow (no Docker, calibration or validator runs).
-test-fast: $(STAMP) lint
+test-fast: $(STAMP) harbor-venv lint
 	bash .ci/pytest.sh -m "not slow"
 
 # The Docker sandbox's image, built offline from Debian's packages when missing (the engine has no
@@ -30,6 +30,11 @@ test-fast: $(STAMP) lint
 # apt-get install mmdebstrap and asks first when there is a terminal.
 sandbox-image: $(STAMP)
 	bash scripts/sandbox-image.sh $(BIN)
+
+# Harbor 0.25.0 in its own environment (.venv-harbor, Python >= 3.12): the Harbor export's tests load
+# the exported task folders with Harbor's own loader through it.
+harbor-venv: $(STAMP)
+	bash scripts/harbor-venv.sh $(BIN)
 
 # Lint: ruff, the formatting, the layer contracts (pyproject's [tool.importlinter]), the types (mypy).
 lint: $(STAMP)
@@ -47,4 +52,4 @@ bench: $(STAMP) sandbox-image
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) .venv-harbor runs .pytest_cache
