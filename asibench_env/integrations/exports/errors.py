@@ -1,0 +1,7 @@
+"""The one error of the exports: what was wrong with the inputs and what to do."""
+
+from __future__ import annotations
+
+
+class ExportError(ValueError):
+    """An export cannot be made: a folder is not a run, nothing is left after filtering, an unknown dimension."""

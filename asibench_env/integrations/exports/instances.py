@@ -1,0 +1,91 @@
+"""Fresh instances for prompt datasets: what an env needs to rebuild each one, and its task prompt.
+
+Generated instances come from the instance cache (generated on a miss); downloaded ones from the task
+registry. Nothing of the instance's reference (ground truth) is read or returned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asibench_env.envs.workspace import prompt_path
+from asibench_env.integrations.exports.errors import ExportError
+from asibench_env.integrations.exports.models import ChatMessage, InstanceInfo
+from asibench_env.tasks.instances import InstanceCache, ParamMode, planned_params
+from asibench_env.tasks.registry import TaskRegistry
+
+
+@dataclass(frozen=True)
+class InstanceRequest:
+    """One prompt row to make: a task at a level, on the instance a seed generates or a downloaded instance."""
+
+    task_id: str
+    level: str
+    seed: int | None
+    instance_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FreshInstance:
+    """A planned instance: how to rebuild it, its task's domain, and the prompt messages."""
+
+    info: InstanceInfo
+    domain: str
+    messages: list[ChatMessage]
+
+
+def _sort_key(request: InstanceRequest) -> tuple[str, str, int, str]:
+    return (
+        request.task_id,
+        request.level.upper(),
+        -1 if request.seed is None else request.seed,
+        request.instance_id or "",
+    )
+
+
+def fresh_instances(
+    requests: Sequence[InstanceRequest],
+    registry: TaskRegistry,
+    cache: InstanceCache,
+    *,
+    param_mode: ParamMode = "default",
+    system_prompt: str | None = None,
+) -> list[FreshInstance]:
+    """The instances of ``requests``, sorted by task, level and seed (or instance id), numbered in that order.
+
+    The messages are the system prompt (when given) and the level's task prompt as the user message.
+    Raises :class:`ExportError` for a task that has neither a generator nor the named instance.
+    """
+    out = []
+    for index, request in enumerate(sorted(requests, key=_sort_key)):
+        task = registry.get(request.task_id)
+        level = request.level.upper()
+        if request.instance_id is not None:
+            ref = registry.instance(request.instance_id)
+            params = dict(ref.params)
+        else:
+            if request.seed is None:
+                raise ExportError(f"{request.task_id} {level}: give a seed or a downloaded instance id")
+            planned = planned_params(registry, task, request.seed, param_mode)
+            if planned is None:
+                raise ExportError(
+                    f"task {task.id} has no generator here (only downloaded instances); its rows need instance ids"
+                )
+            params = planned
+            ref, _ = cache.get(task, params)
+        prompt = prompt_path(task, ref, level).read_text(encoding="utf-8")
+        messages = [ChatMessage(role="system", content=system_prompt)] if system_prompt else []
+        messages.append(ChatMessage(role="user", content=prompt))
+        info = InstanceInfo(
+            task_id=task.id,
+            prompt_level=level,
+            seed=request.seed,
+            instance_id=ref.instance_id,
+            parameters_json=json.dumps(params, sort_keys=True, default=str),
+            param_mode=param_mode,
+            index=index,
+        )
+        out.append(FreshInstance(info=info, domain=task.meta.domain, messages=messages))
+    return out
