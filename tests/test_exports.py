@@ -355,7 +355,7 @@ def test_dpo_pairs_same_instance_and_prompt_margin_cap_and_dimension(runs, tmp_p
 
     path = write_dataset(rows, "dpo", tmp_path / "dpo.parquet")
     data = _load(path, tmp_path)
-    assert data.num_rows == len(rows)
+    assert data.num_rows == len(rows) and set(data[0]["prompt"][0]) == {"role", "content"}  # no null tool fields
     assert {
         "prompt",
         "chosen",
@@ -437,7 +437,10 @@ def test_verl_and_skyrl_rows_rebuild_instances_without_the_reference(registry, i
     verl = _load(verl_path, tmp_path)
     assert verl.column_names == ["data_source", "prompt", "ability", "reward_model", "extra_info", "agent_name"]
     assert verl[0]["reward_model"] == {"style": "rule", "ground_truth": None} and verl[0]["ability"] == "demo"
-    assert verl[0]["data_source"] == f"asibench/{TASK}" and verl[0]["prompt"][0]["content"] == "Be careful."
+    assert verl[0]["data_source"] == f"asibench/{TASK}" and verl[0]["prompt"][0] == {
+        "role": "system",
+        "content": "Be careful.",
+    }
     skyrl = _load(skyrl_path, tmp_path)
     assert skyrl.column_names == ["data_source", "prompt", "env_class", "reward_spec", "extra_info"]
     assert skyrl[2]["env_class"] == "asibench" and skyrl[2]["reward_spec"] == {"method": "env", "ground_truth": None}

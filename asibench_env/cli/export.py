@@ -214,7 +214,7 @@ def verl(
     """
     fmt_ = _format(fmt)
     items = _instances(tasks, levels, seeds, param_mode, system_prompt, tasks_dir, instances_dir)
-    report = ExportReport("verl", rows=len(items))
+    report = ExportReport("verl", episodes_read=len(items), rows=len(items), source="instance")
     _finish(verl_rows(items, agent_name=agent_name), report, "verl", out, fmt_)
 
 
@@ -239,5 +239,5 @@ def skyrl(
     """
     fmt_ = _format(fmt)
     items = _instances(tasks, levels, seeds, param_mode, system_prompt, tasks_dir, instances_dir)
-    report = ExportReport("skyrl", rows=len(items))
+    report = ExportReport("skyrl", episodes_read=len(items), rows=len(items), source="instance")
     _finish(skyrl_rows(items, env_class=env_class), report, "skyrl", out, fmt_)

@@ -29,6 +29,8 @@ class ExportReport:
     rows: int = 0
     filtered: Counter[str] = field(default_factory=Counter)
     path: Path | None = None
+    source: str = "episode"
+    """What the rows were made from: ``episode`` (run exports) or ``instance`` (prompt rows for fresh seeds)."""
 
     def skip(self, reason: str, count: int = 1) -> None:
         """Count ``count`` episodes (or pairs) left out for ``reason``."""
@@ -37,7 +39,7 @@ class ExportReport:
 
     def lines(self) -> list[str]:
         """The report as plain lines: rows, episodes read, then each reason with its count."""
-        out = [f"{self.kind}: {self.rows} row(s) from {self.episodes_read} episode(s)"]
+        out = [f"{self.kind}: {self.rows} row(s) from {self.episodes_read} {self.source}(s)"]
         out += [f"  filtered: {reason}: {count}" for reason, count in sorted(self.filtered.items())]
         if self.path is not None:
             out.append(f"  written to {self.path}")

@@ -21,6 +21,8 @@ MESSAGE = pa.struct(
     ]
 )
 MESSAGES = pa.list_(MESSAGE)
+PROMPT = pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))
+"""A prompt: system and user messages only, so no null tool fields reach a trainer's chat template."""
 
 _IDENTITY = [
     ("run_id", pa.string()),
@@ -41,7 +43,7 @@ DPO = pa.schema(
         ("instance_id", pa.string()),
         ("prompt_level", pa.string()),
         ("seed", pa.int64()),
-        ("prompt", MESSAGES),
+        ("prompt", PROMPT),
         ("chosen", MESSAGES),
         ("rejected", MESSAGES),
         ("tools", pa.string()),
@@ -58,7 +60,7 @@ DPO = pa.schema(
 KTO = pa.schema(
     [
         *_IDENTITY,
-        ("prompt", MESSAGES),
+        ("prompt", PROMPT),
         ("completion", MESSAGES),
         ("tools", pa.string()),
         ("label", pa.bool_()),
@@ -81,7 +83,7 @@ INSTANCE_INFO = pa.struct(
 VERL = pa.schema(
     [
         ("data_source", pa.string()),
-        ("prompt", MESSAGES),
+        ("prompt", PROMPT),
         ("ability", pa.string()),
         ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
         ("extra_info", INSTANCE_INFO),
@@ -92,7 +94,7 @@ VERL = pa.schema(
 SKYRL = pa.schema(
     [
         ("data_source", pa.string()),
-        ("prompt", MESSAGES),
+        ("prompt", PROMPT),
         ("env_class", pa.string()),
         ("reward_spec", pa.struct([("method", pa.string()), ("ground_truth", pa.string())])),
         ("extra_info", INSTANCE_INFO),
