@@ -108,7 +108,7 @@ def _last_finished(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _steps(run_dir: Path, episode_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
     wanted = sorted(set(episode_ids))
-    if not wanted:
+    if not wanted or not (run_dir / "trajectories" / "steps").is_dir():
         return {}
     table = load(run_dir).to_table(filter=ds.field("episode_id").isin(wanted))
     by_episode: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
