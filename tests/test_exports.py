@@ -101,6 +101,24 @@ def _batch(
     return out
 
 
+class BrokenAgent:
+    """Lists the workspace, then raises: an agent_error (scored 0), the agent's own failure."""
+
+    name = "broken"
+
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        self.acted = False
+
+    def act(self, observation: str, info: dict[str, Any]) -> dict[str, Any]:
+        if self.acted:
+            raise RuntimeError("the agent broke")
+        self.acted = True
+        return {"tool": "list_files", "arguments": {}}
+
+    def end(self, reward: float, info: dict[str, Any]) -> None:
+        pass
+
+
 def _openai(server: FakeModelServer) -> OpenAIChatAgent:
     return OpenAIChatAgent("scripted-model", base_url=server.base_url, max_retries=1, timeout_s=10, require_price=False)
 
@@ -169,6 +187,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, fixture_tasks_dir: Path) -> d
         "oracle": _batch(root / "oracle", specs, lambda: OracleAgent(registry), registry, cache),
         "null": _batch(root / "null", specs, NullAgent, registry, cache),
         "naive": _batch(root / "naive", specs, lambda: NaiveAgent("mean", registry), registry, cache),
+        "broken": _batch(root / "broken", [EpisodeSpec(TASK, "B1", 0)], BrokenAgent, registry, cache),
     }
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("OPENAI_API_KEY", "test-key")
@@ -231,6 +250,7 @@ def test_the_runs_hold_what_the_exports_filter(runs):
     assert wrong["status"] == "scored" and 0 < wrong["final_score"] < 100
     assert {e["final_score"] for e in _episodes(runs["oracle"])} == {100.0}
     assert all(e["prompt"] is None for e in _episodes(runs["schema2"]))
+    assert [(e["status"], e["final_score"]) for e in _episodes(runs["broken"])] == [("agent_error", 0.0)]
 
 
 @pytest.mark.slow
@@ -240,6 +260,7 @@ def test_sft_rows_load_with_datasets_and_render_through_a_chat_template(runs, tm
     assert report.rows == len(rows) == 4 + 1  # the oracle's four episodes and the solved OpenAI one
     assert report.filtered[SKIP_INFRA_ERROR] == 2 and report.filtered[SKIP_UNSCORED] == 1
     assert report.filtered[SKIP_NO_CONVERSATION] == 4  # the schema 2 copy of the oracle run
+    assert report.filtered["status is not scored"] == 1  # the broken agent's agent_error
     below = [e for r in ("null", "naive", "openai_b") for e in _episodes(runs[r]) if e["final_score"] < 100]
     assert report.filtered[SKIP_BELOW_MIN_SCORE] == len(below)
 
@@ -370,10 +391,12 @@ def test_dpo_pairs_same_instance_and_prompt_margin_cap_and_dimension(runs, tmp_p
 
 @pytest.mark.slow
 def test_kto_labels_by_threshold_and_every_episode_with_a_score(runs, tmp_path):
-    sources = [runs[name] for name in ("oracle", "null", "openai_a", "openai_b", "produced")]
+    sources = [runs[name] for name in ("oracle", "null", "openai_a", "openai_b", "produced", "broken")]
     rows, report = kto_rows(sources, threshold=50)
     assert report.filtered[SKIP_INFRA_ERROR] == 2 and report.filtered[SKIP_UNSCORED] == 1
-    assert len(rows) == 4 + 4 + 1 + 1
+    assert len(rows) == 4 + 4 + 1 + 1 + 1  # the agent_error has a score (0) and a conversation
+    (broken,) = [r for r in rows if r.agent == "broken"]
+    assert not broken.label and broken.completion[-1].tool_calls[0].function.name == "list_files"
     assert all(r.label == (r.final_score >= 50) for r in rows) and {r.label for r in rows} == {True, False}
     assert all(r.prompt[-1].role == "user" and r.completion[0].role == "assistant" for r in rows)
     path = write_dataset(rows, "kto", tmp_path / "kto.jsonl", "jsonl")
