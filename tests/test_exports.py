@@ -403,6 +403,9 @@ def test_kto_labels_by_threshold_and_every_episode_with_a_score(runs, tmp_path):
     data = _load(path, tmp_path)
     assert data.num_rows == len(rows) and sorted(data["label"]) == sorted(r.label for r in rows)
     first = json.loads(path.read_text().splitlines()[0])
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    calls = [m for line in lines for m in line["completion"] if m["role"] == "assistant"]
+    assert all("content" in m and "tool_call_id" not in m for m in calls)  # content kept (null), unset fields left out
     assert list(first) == [
         "run_id",
         "episode_id",

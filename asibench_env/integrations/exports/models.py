@@ -52,8 +52,8 @@ class ChatMessage(BaseModel):
 
 
 def messages_record(messages: list[ChatMessage]) -> list[dict[str, Any]]:
-    """Messages as dicts without their None fields (what a chat template expects)."""
-    return [m.model_dump(exclude_none=True) for m in messages]
+    """Messages as dicts without their None fields but ``content`` (null in the OpenAI format when unset)."""
+    return [{"role": m.role, "content": m.content, **m.model_dump(exclude_none=True)} for m in messages]
 
 
 class EpisodeIdentity(RowModel):
