@@ -24,6 +24,7 @@ from asibench_env.integrations.exports import (
     ExportReport,
     FreshInstance,
     InstanceRequest,
+    UnknownDimensionError,
     dpo_rows,
     fresh_instances,
     kto_rows,
@@ -76,7 +77,12 @@ def _finish(rows: Sequence[RowModel], report: ExportReport, kind: Kind, out: Pat
             "no rows left after filtering (see the counts above); give other run folders or loosen the filters",
             param_hint="RUN_DIR",
         )
-    report.path = write_dataset(rows, kind, out, fmt)
+    try:
+        report.path = write_dataset(rows, kind, out, fmt)
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot write {out}: {exc.strerror or exc}; choose another --out", param_hint="--out"
+        ) from exc
     for line in report.lines():
         console.print(line, soft_wrap=True, highlight=False)
 
@@ -129,9 +135,10 @@ def dpo(
 
     try:
         rows, report = dpo_rows(run_dirs, margin=margin, dimension=dimension, max_pairs=max_pairs)
+    except UnknownDimensionError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dimension") from exc
     except ExportError as exc:
-        hint = "--dimension" if str(exc).startswith("unknown dimension") else "RUN_DIR"
-        raise typer.BadParameter(str(exc), param_hint=hint) from exc
+        raise typer.BadParameter(str(exc), param_hint="RUN_DIR") from exc
     _finish(rows, report, "dpo", out, fmt_)
 
 

@@ -6,7 +6,7 @@ enter a dataset; duplicates are dropped; each :class:`ExportReport` says what wa
 """
 
 from asibench_env.integrations.exports.dimensions import FINAL_SCORE, available_dimensions, dimension_scores
-from asibench_env.integrations.exports.errors import ExportError
+from asibench_env.integrations.exports.errors import ExportError, UnknownDimensionError
 from asibench_env.integrations.exports.instances import FreshInstance, InstanceRequest, fresh_instances
 from asibench_env.integrations.exports.kto import kto_rows
 from asibench_env.integrations.exports.models import DpoRow, KtoRow, SftRow, SkyrlRow, VerlRow
@@ -30,6 +30,7 @@ __all__ = [
     "RunEpisode",
     "SftRow",
     "SkyrlRow",
+    "UnknownDimensionError",
     "VerlRow",
     "available_dimensions",
     "dimension_scores",

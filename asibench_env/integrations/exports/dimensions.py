@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from asibench_env.integrations.exports.errors import ExportError
+from asibench_env.integrations.exports.errors import UnknownDimensionError
 from asibench_env.integrations.exports.source import RunEpisode
 
 FINAL_SCORE = "final_score"
@@ -34,10 +34,10 @@ def available_dimensions(episodes: Iterable[RunEpisode]) -> list[str]:
 
 
 def check_dimension(name: str, episodes: list[RunEpisode]) -> None:
-    """Raise :class:`ExportError` listing the available dimensions when no episode has ``name``."""
+    """Raise :class:`UnknownDimensionError` listing the available dimensions when no episode has ``name``."""
     available = available_dimensions(episodes)
     if name not in available:
-        raise ExportError(f"unknown dimension {name!r}; the episodes were scored on: {', '.join(available)}")
+        raise UnknownDimensionError(f"unknown dimension {name!r}; the episodes were scored on: {', '.join(available)}")
 
 
 def score_on(episode: RunEpisode, dimension: str) -> float | None:
