@@ -445,7 +445,7 @@ def test_exports_are_byte_identical_whatever_the_folder_order(runs, tmp_path):
 def test_verl_and_skyrl_rows_rebuild_instances_without_the_reference(registry, instance_cache, tmp_path):
     requests = [InstanceRequest(TASK, level, seed) for level in ("B3", "B1") for seed in (1, 0)]
     items = fresh_instances(requests, registry, instance_cache, system_prompt="Be careful.")
-    assert [(i.info.prompt_level, i.info.seed, i.info.index) for i in items] == [
+    assert [(i.info.level, i.info.seed, i.info.index) for i in items] == [
         ("B1", 0, 0),
         ("B1", 1, 1),
         ("B3", 0, 2),
@@ -454,10 +454,10 @@ def test_verl_and_skyrl_rows_rebuild_instances_without_the_reference(registry, i
     task = registry.get(TASK)
     for item in items:
         params = sample_params(task, item.info.seed)
-        assert json.loads(item.info.parameters_json) == params
+        assert json.loads(item.info.params_json) == params and item.info.source == "generator"
         ref, _ = instance_cache.get(task, params)
         assert item.info.instance_id == ref.instance_id
-        assert item.messages[1].content == (ref.path / f"prompt_{item.info.prompt_level.lower()}.md").read_text()
+        assert item.messages[1].content == (ref.path / f"prompt_{item.info.level.lower()}.md").read_text()
     verl_path = write_dataset(verl_rows(items), "verl", tmp_path / "verl.parquet")
     skyrl_path = write_dataset(skyrl_rows(items), "skyrl", tmp_path / "skyrl.parquet")
     verl = _load(verl_path, tmp_path)
@@ -469,8 +469,8 @@ def test_verl_and_skyrl_rows_rebuild_instances_without_the_reference(registry, i
     }
     skyrl = _load(skyrl_path, tmp_path)
     assert skyrl.column_names == ["data_source", "prompt", "env_class", "reward_spec", "extra_info"]
-    assert skyrl[2]["env_class"] == "asibench" and skyrl[2]["reward_spec"] == {"method": "env", "ground_truth": None}
-    assert skyrl[2]["extra_info"]["task_id"] == TASK and skyrl[2]["extra_info"]["prompt_level"] == "B3"
+    assert skyrl[2]["env_class"] == "asibench" and skyrl[2]["reward_spec"] == {"method": "rule", "ground_truth": None}
+    assert skyrl[2]["extra_info"]["task_id"] == TASK and skyrl[2]["extra_info"]["level"] == "B3"
     ref, _ = instance_cache.get(task, sample_params(task, 0))
     secrets = [p.name for p in (ref.path / "reference").iterdir()]
     for path in (verl_path, skyrl_path):
@@ -482,6 +482,25 @@ def test_verl_and_skyrl_rows_rebuild_instances_without_the_reference(registry, i
         tmp_path / "again.parquet",
     )
     assert again.read_bytes() == verl_path.read_bytes()
+
+
+def test_a_downloaded_instance_is_named_by_id_with_no_parameters(fixture_tasks_dir, instance_cache, tmp_path):
+    task = TaskRegistry([fixture_tasks_dir]).get(TASK)
+    generated, _ = instance_cache.get(task, sample_params(task, 5))
+    downloaded = tmp_path / "instances" / f"{TASK}__seed42"
+    shutil.copytree(generated.path, downloaded)
+    shutil.rmtree(downloaded / "reference")  # a private instance: its prompt is all a prompt row needs
+    registry = TaskRegistry([fixture_tasks_dir], [downloaded.parent])
+    (item,) = fresh_instances([InstanceRequest(TASK, "b2", None, downloaded.name)], registry, instance_cache)
+    assert (item.info.source, item.info.instance_id, item.info.params_json, item.info.seed) == (
+        "instances",
+        downloaded.name,
+        None,
+        None,
+    )
+    assert item.info.level == "B2" and [m.role for m in item.messages] == ["user"]
+    (row,) = skyrl_rows([item])
+    assert row.record()["extra_info"]["source"] == "instances"
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

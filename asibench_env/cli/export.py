@@ -216,8 +216,8 @@ def verl(
 
     Columns: data_source (asibench/<task_id>), prompt (chat messages), ability (the task's domain),
     reward_model ({style: rule, ground_truth: null}: the reward is the env's score, no reference is
-    exported), extra_info (task_id, prompt_level, seed, instance_id, parameters_json, param_mode,
-    index: what the env needs to rebuild the instance), agent_name.
+    exported), extra_info (task_id, task_version, level, seed, param_mode, params_json, instance_id,
+    source, index: what the env needs to rebuild the instance), agent_name.
     """
     fmt_ = _format(fmt)
     items = _instances(tasks, levels, seeds, param_mode, system_prompt, tasks_dir, instances_dir)
@@ -241,8 +241,8 @@ def skyrl(
     """SkyRL-gym prompt rows for fresh seeds (no run needed): one per task x level x seed.
 
     Columns: data_source (asibench/<task_id>), prompt (chat messages), env_class, reward_spec ({method:
-    env, ground_truth: null}: the env scores the episode, no reference is exported), extra_info (task_id,
-    prompt_level, seed, instance_id, parameters_json, param_mode, index).
+    rule, ground_truth: null}: the env scores the episode, no reference is exported), extra_info (task_id,
+    task_version, level, seed, param_mode, params_json, instance_id, source, index).
     """
     fmt_ = _format(fmt)
     items = _instances(tasks, levels, seeds, param_mode, system_prompt, tasks_dir, instances_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from asibench_env.envs.workspace import prompt_path
 from asibench_env.integrations.exports.errors import ExportError
@@ -64,7 +65,7 @@ def fresh_instances(
         level = request.level.upper()
         if request.instance_id is not None:
             ref = registry.instance(request.instance_id)
-            params = dict(ref.params)
+            params: dict[str, Any] | None = None
         else:
             if request.seed is None:
                 raise ExportError(f"{request.task_id} {level}: give a seed or a downloaded instance id")
@@ -80,11 +81,13 @@ def fresh_instances(
         messages.append(ChatMessage(role="user", content=prompt))
         info = InstanceInfo(
             task_id=task.id,
-            prompt_level=level,
+            task_version=task.version,
+            level=level,
             seed=request.seed,
-            instance_id=ref.instance_id,
-            parameters_json=json.dumps(params, sort_keys=True, default=str),
             param_mode=param_mode,
+            params_json=None if params is None else json.dumps(params, sort_keys=True, default=str),
+            instance_id=ref.instance_id,
+            source="generator" if params is not None else "instances",
             index=index,
         )
         out.append(FreshInstance(info=info, domain=task.meta.domain, messages=messages))

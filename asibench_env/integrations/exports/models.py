@@ -125,15 +125,22 @@ class KtoRow(EpisodeIdentity):
 
 
 class InstanceInfo(BaseModel):
-    """What an env needs to rebuild an instance: task, level, seed, parameters; never the reference."""
+    """What an env needs to rebuild an instance (task, level, seed, parameters); never the reference.
+
+    The field names are those the SkyRL env (``integrations.skyrl_rows.SkyRLInstance``) reads.
+    ``params_json`` is the generator parameters as JSON text (one column type for every task), None
+    for a downloaded instance (``source = "instances"``; ``instance_id`` names it and ``seed`` is None).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     task_id: str
-    prompt_level: str
+    task_version: str
+    level: str
     seed: int | None
-    instance_id: str
-    parameters_json: str
     param_mode: str
+    params_json: str | None
+    instance_id: str
+    source: Literal["generator", "instances"]
     index: int
 
 
@@ -164,7 +171,7 @@ class SkyrlRewardSpec(BaseModel):
     """SkyRL's ``reward_spec``: the env computes the reward; ``ground_truth`` is there (envs check it), null."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    method: str = "env"
+    method: str = "rule"
     ground_truth: str | None = None
 
 

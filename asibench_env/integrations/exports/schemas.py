@@ -71,11 +71,13 @@ KTO = pa.schema(
 INSTANCE_INFO = pa.struct(
     [
         ("task_id", pa.string()),
-        ("prompt_level", pa.string()),
+        ("task_version", pa.string()),
+        ("level", pa.string()),
         ("seed", pa.int64()),
-        ("instance_id", pa.string()),
-        ("parameters_json", pa.string()),
         ("param_mode", pa.string()),
+        ("params_json", pa.string()),
+        ("instance_id", pa.string()),
+        ("source", pa.string()),
         ("index", pa.int64()),
     ]
 )

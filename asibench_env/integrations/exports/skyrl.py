@@ -1,7 +1,8 @@
 """SkyRL-gym prompt rows: ``data_source``, ``prompt``, ``env_class``, ``reward_spec``, ``extra_info``.
 
 The ``asibench`` env class rebuilds the instance from ``extra_info`` and scores the episode itself;
-``reward_spec`` has the ``ground_truth`` key SkyRL's envs check for, null (no reference in the data).
+``reward_spec`` is ``{"method": "rule", "ground_truth": None}``: the key SkyRL's envs check for is
+there, null (no reference in the data). ``extra_info`` has the fields the SkyRL env reads.
 """
 
 from __future__ import annotations
