@@ -559,5 +559,9 @@ def test_cli_writes_and_prints_counts_and_refuses_bad_input(runs, tmp_path, fixt
     done = _cli(tmp_path, "skyrl", *args, "--no-system-prompt", "--out", str(tmp_path / "s.parquet"))
     assert done.returncode == 0, done.stderr
     assert [m["role"] for m in _load(tmp_path / "s.parquet", tmp_path)[0]["prompt"]] == ["user"]
+    done = _cli(tmp_path, "skyrl", *args, "--out", str(tmp_path / "s2.parquet"))
+    assert done.returncode == 0, done.stderr
+    system = _load(tmp_path / "s2.parquet", tmp_path)[0]["prompt"][0]
+    assert system["role"] == "system" and "<tool_call>" in system["content"] and "write_file" in system["content"]
     bad = _cli(tmp_path, "verl", "--tasks", "nope.task", "--out", str(verl))
     assert bad.returncode == 2 and "--tasks" in bad.stderr

@@ -14,7 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 from rich.console import Console
 
-from asibench_env.agents.prompts import SYSTEM_PROMPT
+from asibench_env.agents.prompts import SYSTEM_PROMPT, text_protocol_prompt
 from asibench_env.cli.common import InstancesDirOpt, TasksDirOpt, open_registry
 from asibench_env.cli.run_setup import plan, settings_from
 from asibench_env.errors import InfraError
@@ -166,7 +166,9 @@ ParamModeOpt = Annotated[str, typer.Option(help="'default' parameters or 'random
 SystemPromptOpt = Annotated[
     bool,
     typer.Option(
-        "--system-prompt/--no-system-prompt", help="Begin each prompt with the built-in agents' system prompt."
+        "--system-prompt/--no-system-prompt",
+        help="Begin each prompt with a system prompt: the model agents' (verl, native tool calls) or the text "
+        "protocol's, which lists the tools and the <tool_call> form (skyrl, whose env parses tool calls from text).",
     ),
 ]
 
@@ -176,7 +178,7 @@ def _instances(
     levels: str,
     seeds: str,
     param_mode: str,
-    system_prompt: bool,
+    system_prompt: str | None,
     tasks_dir: list[Path] | None,
     instances_dir: list[Path] | None,
 ) -> list[FreshInstance]:
@@ -190,7 +192,7 @@ def _instances(
             registry,
             InstanceCache(),
             param_mode="random" if param_mode == "random" else "default",
-            system_prompt=SYSTEM_PROMPT if system_prompt else None,
+            system_prompt=system_prompt,
         )
     except InfraError as exc:
         console.print(f"[red]{exc}[/]")
@@ -220,7 +222,8 @@ def verl(
     source, index: what the env needs to rebuild the instance), agent_name.
     """
     fmt_ = _format(fmt)
-    items = _instances(tasks, levels, seeds, param_mode, system_prompt, tasks_dir, instances_dir)
+    prompt = SYSTEM_PROMPT if system_prompt else None
+    items = _instances(tasks, levels, seeds, param_mode, prompt, tasks_dir, instances_dir)
     report = ExportReport("verl", episodes_read=len(items), rows=len(items), source="instance")
     _finish(verl_rows(items, agent_name=agent_name), report, "verl", out, fmt_)
 
@@ -245,6 +248,7 @@ def skyrl(
     task_version, level, seed, param_mode, params_json, instance_id, source, index).
     """
     fmt_ = _format(fmt)
-    items = _instances(tasks, levels, seeds, param_mode, system_prompt, tasks_dir, instances_dir)
+    prompt = text_protocol_prompt() if system_prompt else None
+    items = _instances(tasks, levels, seeds, param_mode, prompt, tasks_dir, instances_dir)
     report = ExportReport("skyrl", episodes_read=len(items), rows=len(items), source="instance")
     _finish(skyrl_rows(items, env_class=env_class), report, "skyrl", out, fmt_)
