@@ -84,11 +84,12 @@ def test_rows_have_what_skyrl_reads_and_rebuild_the_instance() -> None:
     assert len(rows) == len(registry.ids()) * 2 * 2  # the repeated seed is dropped
     first = rows[0]
     assert [(r["extra_info"]["level"], r["extra_info"]["seed"]) for r in rows[:4]] == [
-        ("B1", 3),
         ("B1", 0),
-        ("B4", 3),
+        ("B1", 3),
         ("B4", 0),
-    ]
+        ("B4", 3),
+    ]  # sorted by task, level and seed, numbered in that order
+    assert [r["extra_info"]["index"] for r in rows] == list(range(len(rows)))
     for row in rows:
         assert set(row) == ROW_KEYS
         task = registry.get(row["extra_info"]["task_id"])

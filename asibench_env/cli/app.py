@@ -13,6 +13,7 @@ import typer
 
 from asibench_env.cli import exit_codes
 from asibench_env.cli.docker import image_app
+from asibench_env.cli.export import export_app
 from asibench_env.cli.instances import instances_app
 from asibench_env.cli.leaderboard import leaderboard
 from asibench_env.cli.report import report
@@ -41,6 +42,7 @@ app.add_typer(instances_app, name="instances")
 app.add_typer(image_app, name="image")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(site_app, name="site")
+app.add_typer(export_app, name="export")
 
 
 def reflow_help(text: str) -> str:

@@ -17,20 +17,16 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from asibench_env.envs.protocol import text_protocol_prompt
 from asibench_env.envs.tools import tool_specs
-from asibench_env.envs.workspace import prompt_path
-from asibench_env.tasks.instances import InstanceCache, ParamMode, instance_id_for, sample_params
-from asibench_env.tasks.loading import Task
+from asibench_env.integrations.exports.instances import InstanceRequest, fresh_instances
+from asibench_env.integrations.exports.skyrl import ENV_CLASS, skyrl_rows
+from asibench_env.tasks.instances import InstanceCache, ParamMode
 from asibench_env.tasks.models import normalize_level
-from asibench_env.tasks.registry import InstanceRef, TaskRegistry, builtin_registry
+from asibench_env.tasks.registry import TaskRegistry, builtin_registry
 
 __all__ = ["DEFAULT_ENV_CLASS", "SkyRLInstance", "plain", "skyrl_prompt_rows"]
 
-DEFAULT_ENV_CLASS = "asibench"
+DEFAULT_ENV_CLASS = ENV_CLASS
 """The id :func:`~asibench_env.integrations.skyrl_env.register_asibench` registers by default."""
-
-RENDERED_LATER = (
-    "(This instance's prompt is rendered by its generator; the environment shows it when the episode starts.)"
-)
 
 
 class SkyRLInstance(BaseModel):
@@ -54,6 +50,8 @@ class SkyRLInstance(BaseModel):
     instance_id: str | None = None
     source: Literal["generator", "instances"] = "generator"
     """Where the instance comes from: the task's generator (any seed) or a downloaded instance."""
+    index: int | None = None
+    """The row's position in the exported dataset (rows are sorted by task, level and seed)."""
 
     def params(self) -> dict[str, Any] | None:
         """The generator parameters, or None for a downloaded instance."""
@@ -152,9 +150,7 @@ def skyrl_prompt_rows(
     chosen = [registry.get(task_id) for task_id in dict.fromkeys(tasks)]
     chosen_levels = list(dict.fromkeys(normalize_level(level) for level in levels))
     chosen_seeds = list(dict.fromkeys(int(seed) for seed in seeds))
-    cache = (instance_cache or InstanceCache()) if render_prompts else None
-    system = system_prompt if system_prompt is not None else text_protocol_prompt(tool_specs("json_schema"))
-    rows: list[dict[str, Any]] = []
+    requests: list[InstanceRequest] = []
     for task in chosen:
         downloaded = registry.instances(task.id)
         if not task.has_generator and not downloaded:
@@ -163,68 +159,17 @@ def skyrl_prompt_rows(
                 "pass a registry with its instances folder (TaskRegistry(tasks_dirs, instances_dirs))"
             )
         for level in chosen_levels:
-            for instance in _instances(task, level, chosen_seeds, param_mode, downloaded):
-                prompt = _task_prompt(task, level, downloaded, instance, cache)
-                rows.append(
-                    {
-                        "data_source": f"asibench/{task.id}",
-                        "prompt": [
-                            {"role": "system", "content": system},
-                            {"role": "user", "content": prompt},
-                        ],
-                        "env_class": env_class,
-                        "reward_spec": {"method": "rule", "ground_truth": None},
-                        "extra_info": instance.model_dump(),
-                    }
-                )
-    return rows
-
-
-def _instances(
-    task: Task, level: str, seeds: list[int], param_mode: ParamMode, downloaded: list[InstanceRef]
-) -> list[SkyRLInstance]:
-    """The level's instances, as a run plans them: each downloaded one once (no seed), else one per seed."""
-    if downloaded:
-        return [
-            SkyRLInstance(
-                task_id=task.id,
-                task_version=task.version,
-                level=level,
-                seed=None,
-                param_mode=param_mode,
-                instance_id=ref.instance_id,
-                source="instances",
-            )
-            for ref in downloaded
-        ]
-    rows = []
-    for seed in seeds:
-        params = sample_params(task, seed, param_mode)
-        rows.append(
-            SkyRLInstance(
-                task_id=task.id,
-                task_version=task.version,
-                level=level,
-                seed=seed,
-                param_mode=param_mode,
-                params_json=json.dumps(params, sort_keys=True),
-                instance_id=instance_id_for(task.id, params),
-                source="generator",
-            )
-        )
-    return rows
-
-
-def _task_prompt(
-    task: Task, level: str, downloaded: list[InstanceRef], instance: SkyRLInstance, cache: InstanceCache | None
-) -> str:
-    """The level's prompt as the row shows it: the instance's own (rendered), else the task's template."""
-    if instance.source == "instances":
-        ref = next(r for r in downloaded if r.instance_id == instance.instance_id)
-        return prompt_path(task, ref, level).read_text(encoding="utf-8")
-    params = instance.params()
-    if cache is not None and params is not None:
-        with cache.acquire(task, params) as lease:
-            return prompt_path(task, lease.ref, level).read_text(encoding="utf-8")
-    template = task.prompt_template(level)
-    return template.read_text(encoding="utf-8") if template.is_file() else RENDERED_LATER
+            if downloaded:  # as a run plans them: each downloaded instance once, with no seed
+                requests += [InstanceRequest(task.id, level, None, ref.instance_id) for ref in downloaded]
+            else:
+                requests += [InstanceRequest(task.id, level, seed) for seed in chosen_seeds]
+    system = system_prompt if system_prompt is not None else text_protocol_prompt(tool_specs("json_schema"))
+    instances = fresh_instances(
+        requests,
+        registry,
+        instance_cache,
+        param_mode=param_mode,
+        system_prompt=system,
+        render=render_prompts,
+    )
+    return [row.record() for row in skyrl_rows(instances, env_class=env_class)]
