@@ -164,3 +164,21 @@ def test_cli_warm_pool_option_applies_to_the_local_sandbox():
     assert sandbox_options("local", None, 0) == {}
     with pytest.raises(typer.BadParameter, match="--image applies to --sandbox docker"):
         sandbox_options("local", "some/image:1", 0)
+
+
+def test_a_runtime_cached_under_the_hosts_tmp_is_visible_inside(
+    seed_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The sandbox's private /tmp must not hide a task runtime that lives under the host's /tmp
+    (ASIBENCH_ENV_CACHE or XDG_CACHE_HOME there): its packages were missing and the oracle scored 0."""
+    assert str(tmp_path).startswith("/tmp/")
+    monkeypatch.setenv("ASIBENCH_ENV_RUNTIMES", str(tmp_path / "runtimes"))
+    box = LocalSandbox(seed_dir, runtime_packages=["numpy"])
+    try:
+        assert box.isolation.details["runtime"].startswith(str(tmp_path))
+        result = box.run_python("import numpy\nprint(numpy.arange(3).sum())")
+        assert result.exit_code == 0 and result.output.strip() == "3", result.output
+        shell = box.exec("python3 -c 'import numpy; print(numpy.__name__)'; ls /tmp | wc -l")
+        assert shell.exit_code == 0 and shell.output.splitlines()[0] == "numpy", shell.output
+    finally:
+        box.close()

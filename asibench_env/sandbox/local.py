@@ -395,6 +395,8 @@ class LocalSandbox(Sandbox):
             'mount -t tmpfs -o mode=755,size=16m asibench-root "$R"',
             'mkdir -p "$R/usr" "$R/etc" "$R/dev" "$R/proc" "$R/tmp" "$R/workspace" "$R/opt/asibench" "$R/run"',
             'for d in bin lib lib64 sbin; do [ -e "/$d" ] && ln -s "usr/$d" "$R/$d"; done',
+            # /tmp first: binds below may land inside it (a runtime cache under the host's /tmp).
+            f'mount -t tmpfs -o mode=1777,size={tmp_mb}m,nosuid,nodev tmp "$R/tmp"',
             'robind() { mkdir -p "$2"; mount --bind "$1" "$2"; mount -o remount,bind,ro,nosuid,nodev "$2"; }',
             'robind /usr "$R/usr"',
             'robind /etc "$R/etc"',
@@ -413,7 +415,6 @@ class LocalSandbox(Sandbox):
             'ln -s /proc/self/fd/1 "$R/dev/stdout"; ln -s /proc/self/fd/2 "$R/dev/stderr"',
             'mkdir -p "$R/dev/shm"; mount -t tmpfs -o mode=1777,size=256m,nosuid,nodev shm "$R/dev/shm"',
             'mount -t proc -o nosuid,nodev,noexec proc "$R/proc"',
-            f'mount -t tmpfs -o mode=1777,size={tmp_mb}m,nosuid,nodev tmp "$R/tmp"',
             f'mount --bind "{self.workspace}" "$R/workspace"',
             f'cp "{self._ctl}/shell_server.sh" "{self._ctl}/kernel.py" "{self._ctl}/init.py" "$R/opt/asibench/"',
             'mount -o remount,ro "$R"',
