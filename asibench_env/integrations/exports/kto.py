@@ -22,14 +22,7 @@ def kto_rows_of(episodes: Sequence[RunEpisode], report: ExportReport, *, thresho
         row = episode.row
         rows.append(
             KtoRow(
-                run_id=row["run_id"],
-                episode_id=row["episode_id"],
-                task_id=row["task_id"],
-                instance_id=row["instance_id"],
-                prompt_level=row["prompt_level"],
-                seed=row["seed"],
-                agent=row["agent"],
-                model=row["model"],
+                **KtoRow.fields_of(row),
                 prompt=prompt,
                 completion=completion,
                 tools=tools_json(episode),

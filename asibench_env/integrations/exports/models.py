@@ -68,6 +68,11 @@ class EpisodeIdentity(RowModel):
     agent: str | None
     model: str | None
 
+    @classmethod
+    def fields_of(cls, episode_row: dict[str, Any]) -> dict[str, Any]:
+        """These columns taken from an episodes-table row."""
+        return {name: episode_row[name] for name in EpisodeIdentity.model_fields}
+
 
 class SftRow(EpisodeIdentity):
     """One successful episode: its whole conversation and its tools."""

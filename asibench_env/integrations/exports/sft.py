@@ -26,14 +26,7 @@ def sft_rows_of(
             continue
         rows.append(
             SftRow(
-                run_id=row["run_id"],
-                episode_id=row["episode_id"],
-                task_id=row["task_id"],
-                instance_id=row["instance_id"],
-                prompt_level=row["prompt_level"],
-                seed=row["seed"],
-                agent=row["agent"],
-                model=row["model"],
+                **SftRow.fields_of(row),
                 messages=messages,
                 tools=tools_json(episode),
                 final_score=row["final_score"],
