@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from asibench_env.integrations.exports.dialogue import conversation, tools_json
 from asibench_env.integrations.exports.models import SftRow
@@ -40,7 +41,11 @@ def sft_rows(
 ) -> tuple[list[SftRow], ExportReport]:
     """SFT rows of the run folders, sorted by task, level, instance and episode id, and the report."""
     report = ExportReport("sft")
-    episodes = read_episodes(run_dirs, report, scored_only=True)
+
+    def below(row: dict[str, Any]) -> str | None:
+        return SKIP_BELOW_MIN_SCORE if row["final_score"] < min_score else None
+
+    episodes = read_episodes(run_dirs, report, scored_only=True, skip=below)
     rows = sft_rows_of(episodes, report, min_score=min_score, reasoning=reasoning)
     report.rows = len(rows)
     return rows, report

@@ -9,7 +9,7 @@ can leave: the one that finished last is kept).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,23 @@ EPISODE_COLUMNS = [
     "tool_format",
     "message_format",
 ]
+
+
+STEP_COLUMNS = [
+    "episode_id",
+    "step_index",
+    "action_raw",
+    "tool",
+    "arguments_json",
+    "action_error",
+    "observation",
+    "turn_id",
+    "tool_call_id",
+    "request_messages_json",
+    "request_full",
+    "assistant_message_json",
+]
+"""What a conversation is rebuilt from (trajectories.conversation); token ids and logprobs stay on disk."""
 
 
 @dataclass(frozen=True)
@@ -110,19 +127,26 @@ def _steps(run_dir: Path, episode_ids: Iterable[str]) -> dict[str, list[dict[str
     wanted = sorted(set(episode_ids))
     if not wanted or not (run_dir / "trajectories" / "steps").is_dir():
         return {}
-    table = load(run_dir).to_table(filter=ds.field("episode_id").isin(wanted))
+    table = load(run_dir).to_table(columns=STEP_COLUMNS, filter=ds.field("episode_id").isin(wanted))
     by_episode: dict[str, dict[int, dict[str, Any]]] = defaultdict(dict)
     for step in table.to_pylist():
         by_episode[step["episode_id"]].setdefault(int(step["step_index"]), step)
     return {eid: [steps[i] for i in sorted(steps)] for eid, steps in by_episode.items()}
 
 
-def read_episodes(run_dirs: Sequence[Path], report: ExportReport, *, scored_only: bool) -> list[RunEpisode]:
+def read_episodes(
+    run_dirs: Sequence[Path],
+    report: ExportReport,
+    *,
+    scored_only: bool,
+    skip: Callable[[dict[str, Any]], str | None] | None = None,
+) -> list[RunEpisode]:
     """The episodes of ``run_dirs`` that may enter a dataset, sorted by task, level, instance and episode id.
 
     ``scored_only`` also leaves out episodes whose status is not ``scored`` (an ``agent_error`` with a
-    score of 0). The result does not depend on the order of ``run_dirs``. Raises :class:`ExportError` for
-    a folder that is not a run.
+    score of 0). ``skip`` gives the reason to leave out an episode (its episodes-table row) after
+    duplicates are resolved, before its steps are read (None: keep it). The result does not depend on
+    the order of ``run_dirs``. Raises :class:`ExportError` for a folder that is not a run.
     """
     folders = sorted((check_run_dir(Path(d)) for d in run_dirs), key=lambda p: str(p.resolve()))
     seen: set[str] = set()
@@ -143,8 +167,13 @@ def read_episodes(run_dirs: Sequence[Path], report: ExportReport, *, scored_only
             home[row["episode_id"]] = folder
     chosen: list[dict[str, Any]] = []
     for rows in kept.values():
-        chosen.append(_last_finished(rows))
         report.skip(SKIP_DUPLICATE, len(rows) - 1)
+        last = _last_finished(rows)
+        reason = skip(last) if skip is not None else None
+        if reason is not None:
+            report.skip(reason)
+            continue
+        chosen.append(last)
     by_folder: dict[Path, list[str]] = defaultdict(list)
     for row in chosen:
         by_folder[home[row["episode_id"]]].append(row["episode_id"])
