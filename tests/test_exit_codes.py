@@ -50,6 +50,16 @@ def _start_until_first_result(tmp_path: Path, tasks_dir: Path, out: Path) -> sub
     return proc
 
 
+def _resume_to_all_scored(tmp_path: Path, tasks_dir: Path, out: Path) -> None:
+    """Resume the run in ``out``: it exits 0 with all six planned episodes scored."""
+    again = subprocess.run(
+        _run_args(tasks_dir, out, "--resume"), env=cli_env(tmp_path), capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0, again.stderr
+    docs = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
+    assert len(docs) == 6 and all(d["episode_status"] == "scored" for d in docs)
+
+
 def test_help_documents_the_exit_codes(tmp_path: Path) -> None:
     for command in ("run", "rollouts"):
         proc = subprocess.run([*CLI, command, "--help"], env=cli_env(tmp_path), capture_output=True, text=True)
@@ -88,16 +98,7 @@ def test_sigterm_stops_like_ctrl_c_and_resume_completes(tmp_path: Path, fixture_
     assert "Traceback" not in stderr
     finished = len(list((out / "results").glob("*.json")))
     assert 1 <= finished < 6
-    again = subprocess.run(
-        _run_args(fixture_tasks_dir, out, "--resume"),
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stderr
-    docs = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
-    assert len(docs) == 6 and all(d["episode_status"] == "scored" for d in docs)
+    _resume_to_all_scored(tmp_path, fixture_tasks_dir, out)
 
 
 @pytest.fixture
@@ -140,14 +141,5 @@ def test_a_full_out_disk_stops_the_run_cleanly_and_resume_completes(
     assert 1 <= len(list((out / "results").glob("*.json"))) < 6
 
     filler.unlink()
-    again = subprocess.run(
-        _run_args(fixture_tasks_dir, out, "--resume"),
-        env=cli_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert again.returncode == 0, again.stderr
-    docs = [json.loads(p.read_text()) for p in (out / "results").glob("*.json")]
-    assert len(docs) == 6 and all(d["episode_status"] == "scored" for d in docs)
+    _resume_to_all_scored(tmp_path, fixture_tasks_dir, out)
     assert load(out, "episodes").count_rows() == 6
